@@ -1,0 +1,63 @@
+"""The contracts that backbones (encoders) fulfil; objectives and training code rely on nothing else.
+
+A backbone is a ``torch.nn.Module`` that satisfies ``Encoder``. Its capabilities say what it can do,
+so that a composition that cannot work (a per-position objective on a backbone that only produces a
+sequence summary, fine-tuning a backbone that cannot run causally) fails when it is built, with a
+sentence that says why.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+#: The backbone can attend to later items (S3-Rec pre-training mode).
+BIDIRECTIONAL = "bidirectional"
+#: The backbone can run so that output t depends on items 0..t only (next-item fine-tuning).
+CAUSAL = "causal"
+#: ``encode`` returns a meaningful vector at every position, not only at the last one.
+PER_POSITION = "per_position"
+
+KNOWN_CAPABILITIES = frozenset({BIDIRECTIONAL, CAUSAL, PER_POSITION})
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What every backbone provides.
+
+    Ids follow S3-Rec: 0 is PAD, 1..N are items, N + 1 is MASK; sequences are left-padded.
+
+    Attributes:
+        hidden_size: H, the width of every output vector and of the item embeddings.
+        capabilities: a subset of ``KNOWN_CAPABILITIES``.
+        default_causal: the mode ``encode(..., causal=None)`` uses; pre-training objectives use it, so a
+            causal preset (SASRec, GRU4Rec) stays unidirectional during pre-training.
+        item_embeddings: the item table, ``nn.Embedding(N + 2, H)``. It is tied: input embedding, MIP
+            target and fine-tuning output layer.
+        spec: the keyword arguments that rebuild this backbone with ``ssrec.create_backbone(name, **spec)``;
+            checkpoints store it.
+    """
+
+    hidden_size: int
+    capabilities: frozenset[str]
+    default_causal: bool
+    item_embeddings: nn.Embedding
+    spec: dict[str, Any]
+
+    def encode(self, items: torch.Tensor, *, causal: bool | None = None) -> torch.Tensor:
+        """Encode left-padded item ids (B, L) into hidden states (B, L, H).
+
+        With ``causal=True`` the output at position t must not depend on items after t. Outputs at PAD
+        positions are unspecified and never read. Raises ``ValueError`` for a mode the backbone lacks.
+        """
+        ...
+
+
+def require_capabilities(encoder: Encoder, needed: frozenset[str] | set[str], who: str) -> None:
+    """Raise a ``ValueError`` naming ``who`` and the missing capabilities, if the encoder lacks any."""
+    missing = set(needed) - set(encoder.capabilities)
+    if missing:
+        name = getattr(encoder, "name", type(encoder).__name__)
+        raise ValueError(f"{who} needs a backbone with {', '.join(sorted(missing))} output, but backbone "
+                         f"{name!r} only offers {', '.join(sorted(encoder.capabilities)) or 'nothing'}")
