@@ -1,0 +1,15 @@
+"""Built-in backbones. They register through the same hook as third-party plugins."""
+from __future__ import annotations
+
+from typing import Callable
+
+from ssrec.hookspecs import hookimpl
+
+
+@hookimpl
+def ssrec_register_backbones(register: Callable[..., None]) -> None:
+    from ssrec.backbones.transformer import Transformer, sasrec
+
+    register("transformer", Transformer,
+             description="S3-Rec Transformer encoder; bidirectional by default, causal per call")
+    register("sasrec", sasrec, description="SASRec: the causal preset of the Transformer")

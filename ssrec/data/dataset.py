@@ -34,6 +34,16 @@ class ItemAttributes:
     num_attributes: int
     names: tuple[str, ...] | None = None
 
+    def __eq__(self, other: object) -> bool:
+        # The generated dataclass __eq__ compares numpy arrays with ``==`` and raises; compare contents.
+        if not isinstance(other, ItemAttributes):
+            return NotImplemented
+        return (self.num_attributes == other.num_attributes and self.names == other.names
+                and np.array_equal(self.offsets, other.offsets) and np.array_equal(self.values, other.values))
+
+    def __hash__(self) -> int:
+        return hash((self.num_attributes, len(self.offsets), len(self.values)))
+
     def of(self, item: int) -> np.ndarray:
         """The attribute ids of one item."""
         return self.values[self.offsets[item] : self.offsets[item + 1]]
@@ -47,18 +57,39 @@ class ItemAttributes:
     def from_mapping(mapping: dict[int, list[int]] | dict[int, np.ndarray], num_items: int,
                      names: tuple[str, ...] | None = None,
                      num_attributes: int | None = None) -> "ItemAttributes":
-        """Build the CSR table from ``{item id: [attribute ids]}``; items absent from the mapping get none."""
-        counts = np.zeros(num_items + 2, dtype=np.int64)
-        rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * (num_items + 2)
-        for item, attrs in mapping.items():
-            row = np.unique(np.asarray(attrs, dtype=np.int64))
-            rows[item] = row
-            counts[item] = len(row)
+        """Build the CSR table from ``{item id: [attribute ids]}``; items absent from the mapping get none.
+
+        Item ids must lie in 1..num_items and attribute ids be >= 1 (duplicates are merged); when
+        ``num_attributes`` is given it must exceed every attribute id, otherwise it is max id + 1.
+
+        Raises:
+            DataFormatError: an item id outside 1..num_items, an attribute id < 1 or >= num_attributes,
+                or ``names`` not of length num_attributes.
+        """
+        keys = np.fromiter((int(k) for k in mapping), dtype=np.int64, count=len(mapping))
+        if len(keys) and (keys.min() < 1 or keys.max() > num_items):
+            bad = int(keys[(keys < 1) | (keys > num_items)][0])
+            raise DataFormatError(None, None, f"attributes name item {bad}, not in 1..{num_items}")
+        rows = [np.asarray(attrs, dtype=np.int64).reshape(-1) for attrs in mapping.values()]
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        if len(flat) and flat.min() < 1:
+            raise DataFormatError(None, None, f"attribute id {int(flat.min())} < 1 (0 is PAD)")
+        top = int(flat.max()) + 1 if len(flat) else 1
+        if num_attributes is None:
+            num_attributes = top
+        elif top > num_attributes:
+            raise DataFormatError(None, None, f"attribute id {top - 1} needs more than num_attributes="
+                                  f"{num_attributes} rows")
+        # Sort by (item, attribute) and drop repeats, all at once: no per-item numpy call.
+        owner = np.repeat(keys, lengths)
+        pair = np.unique(owner * num_attributes + flat)
+        owner, values = pair // num_attributes, pair % num_attributes
         offsets = np.zeros(num_items + 3, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        values = np.concatenate(rows) if len(rows) else np.zeros(0, dtype=np.int64)
-        top = int(values.max()) + 1 if len(values) else 1
-        return ItemAttributes(offsets, values.astype(np.int64), num_attributes or top, names)
+        np.cumsum(np.bincount(owner, minlength=num_items + 2), out=offsets[1:])
+        if names is not None and len(names) != num_attributes:
+            raise DataFormatError(None, None, f"{len(names)} attribute names for {num_attributes} attribute ids")
+        return ItemAttributes(offsets, values.astype(np.int64), num_attributes, names)
 
 
 @dataclass(frozen=True)
@@ -85,6 +116,12 @@ class SequenceDataset:
     _lengths: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if (self.offsets.ndim != 1 or len(self.offsets) == 0 or self.offsets[0] != 0
+                or self.offsets[-1] != len(self.items) or (np.diff(self.offsets) < 0).any()):
+            raise DataFormatError(self.source, None, f"offsets must rise from 0 to {len(self.items)} (the number "
+                                  f"of interactions)")
+        if not np.issubdtype(self.items.dtype, np.integer):
+            raise DataFormatError(self.source, None, f"item ids must be integers, not {self.items.dtype}")
         lengths = np.diff(self.offsets)
         object.__setattr__(self, "_lengths", lengths)
         if len(self.users) != len(lengths):
@@ -98,6 +135,21 @@ class SequenceDataset:
         if self.attributes is not None and self.attributes.num_item_rows != self.num_items + 2:
             raise DataFormatError(self.source, None, f"attribute table covers {self.attributes.num_item_rows - 2} "
                                   f"items, the sequences {self.num_items}")
+        if self.attributes is not None and len(self.attributes.values):
+            a = self.attributes
+            if a.values.min() < 1 or a.values.max() >= a.num_attributes:
+                raise DataFormatError(self.source, None, f"attribute ids must lie in 1..{a.num_attributes - 1}")
+
+    def __eq__(self, other: object) -> bool:
+        # The generated dataclass __eq__ compares numpy arrays with ``==`` and raises; compare contents.
+        if not isinstance(other, SequenceDataset):
+            return NotImplemented
+        return (self.name == other.name and self.num_items == other.num_items and self.users == other.users
+                and self.source == other.source and self.attributes == other.attributes
+                and np.array_equal(self.offsets, other.offsets) and np.array_equal(self.items, other.items))
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.num_items, len(self.offsets), len(self.items)))
 
     @property
     def num_users(self) -> int:

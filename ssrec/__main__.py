@@ -1,0 +1,3 @@
+from ssrec.cli import main
+
+raise SystemExit(main())

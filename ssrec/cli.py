@@ -1,0 +1,267 @@
+"""The ``ssrec`` command line: plugins, finetune, evaluate, run."""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+import ssrec
+from ssrec.checkpoint import (CheckpointError, atomic_write, load_checkpoint, load_encoder_weights,
+                              rebuild_backbone, save_checkpoint)
+from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
+from ssrec.data.split import LeaveOneOut, leave_one_out
+from ssrec.evaluation import encoder_scorer, evaluate
+from ssrec.finetune import FinetuneConfig, FinetuneResult, config_dict, finetune
+from ssrec.plugins import PluginError, create_backbone, describe_plugins, failed_plugins, format_plugins_table
+from ssrec.sampling import UserItemIndex, sample_distinct_negatives
+
+log = logging.getLogger("ssrec")
+NEGATIVES_PER_USER = 99
+TABLE_METRICS = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+def _backbone_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` pairs; values are Python literals (numbers, booleans, strings)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--backbone-option {pair!r}: expected KEY=VALUE, e.g. dropout=0.2")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def _negatives(args: argparse.Namespace, dataset: SequenceDataset, out: Path | None) -> tuple[torch.Tensor | None, str]:
+    """The sampled protocol's negatives: from --negatives, or generated with the seed (and saved to ``out``)."""
+    if args.protocol != "sampled":
+        return None, "none"
+    if args.negatives:
+        return torch.from_numpy(read_negatives(args.negatives, dataset, count=NEGATIVES_PER_USER)), str(args.negatives)
+    negatives = sample_distinct_negatives(UserItemIndex(dataset), NEGATIVES_PER_USER, seed=args.seed)
+    source = f"generated(seed={args.seed}, count={NEGATIVES_PER_USER})"
+    if out is not None:
+        write_negatives(out / "negatives.txt", dataset, negatives)
+        source += f", saved to {out / 'negatives.txt'}"
+    log.info("sampled protocol: %s", source)
+    return torch.from_numpy(negatives), source
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    text = json.dumps(payload, indent=2, sort_keys=False)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n"))
+
+
+def format_table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
+    """A fixed-width table: one row per (model, protocol) with the standard metrics."""
+    head = f"{'model':<22} {'protocol':<8} " + " ".join(f"{m:>8}" for m in TABLE_METRICS)
+    lines = [head, "-" * len(head)]
+    for model, protocol, metrics in rows:
+        lines.append(f"{model:<22} {protocol:<8} " + " ".join(f"{metrics.get(m, float('nan')):>8.4f}" for m in TABLE_METRICS))
+    return "\n".join(lines)
+
+
+def _load_data(args: argparse.Namespace) -> SequenceDataset:
+    dataset = load_dataset(args.data, args.attributes)
+    log.info("%s", dataset.describe())
+    return dataset
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    if (out / "model.pt").exists() and not overwrite:
+        raise FileExistsError(f"{out} already holds a run (model.pt); choose another --out or pass --overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path) -> tuple[FinetuneResult, dict[str, Any], LeaveOneOut]:
+    """Build the backbone, optionally load --init weights, fine-tune, save model.pt and metrics.json."""
+    _prepare_out(out, args.overwrite)
+    device = _device(args.device)
+    split = leave_one_out(dataset, args.max_len)
+    negatives, negatives_source = _negatives(args, dataset, out)
+    torch.manual_seed(args.seed)
+    options = {"max_len": args.max_len, **_backbone_options(args.backbone_option)}
+    encoder = create_backbone(args.backbone, num_items=dataset.num_items, **options)
+    init_report = None
+    if args.init:
+        payload = load_checkpoint(args.init)
+        loaded, skipped = load_encoder_weights(encoder, payload)
+        init_report = {"checkpoint": str(args.init), "loaded": loaded, "skipped": skipped}
+        log.info("--init %s: loaded %d tensors (%s), skipped %d", args.init, len(loaded),
+                 ", ".join(sorted({k.split('.')[0] for k in loaded})), len(skipped))
+    config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+                            lr=args.lr, protocol=args.protocol, seed=args.seed, device=device)
+    log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", args.backbone, dataset.name,
+             config.protocol, config.loss, device)
+    result = finetune(encoder, split, config, negatives)
+    full_config = {"data": str(args.data), "attributes": args.attributes and str(args.attributes),
+                   "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "finetune": config_dict(config),
+                   "max_len": args.max_len, "negatives": negatives_source, "init": init_report}
+    record = {"protocol": config.protocol, "split": "test", "dataset": dataset.name, "seed": args.seed,
+              "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
+              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),
+              "history": result.history, "ssrec_version": ssrec.__version__}
+    save_checkpoint(out / "model.pt", encoder.cpu(), kind="finetuned", config=full_config,
+                    dataset={"name": dataset.name, "num_items": dataset.num_items, "num_users": dataset.num_users},
+                    metrics=result.test_metrics)
+    _write_json(out / "metrics.json", record)
+    log.info("best epoch %d of %d (%.1fs); wrote %s and %s", result.best_epoch, result.epochs_run, result.seconds,
+             out / "model.pt", out / "metrics.json")
+    return result, record, split
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    described = describe_plugins()
+    if args.json:
+        print(json.dumps(described, indent=2))
+    else:
+        print(format_plugins_table(described, failed_plugins()))
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    dataset = _load_data(args)
+    result, record, _ = _finetune_run(args, dataset, Path(args.out))
+    print(format_table([(args.backbone, record["protocol"], result.test_metrics)]))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    payload = load_checkpoint(args.checkpoint)
+    dataset = _load_data(args)
+    trained_on = payload.get("dataset", {}).get("num_items")
+    if trained_on is not None and trained_on != dataset.num_items:
+        raise CheckpointError(f"{args.checkpoint}: the model was trained on {trained_on} items, "
+                              f"{args.data} has {dataset.num_items}")
+    encoder = rebuild_backbone(payload).to(_device(args.device)).eval()
+    max_len = payload["backbone"]["spec"].get("max_len", 50)
+    split = leave_one_out(dataset, max_len)
+    negatives, source = _negatives(args, dataset, None)
+    metrics = evaluate(encoder_scorer(encoder), split, args.split, args.protocol, negatives, _device(args.device))
+    record = {"protocol": args.protocol, "split": args.split, "dataset": dataset.name, "seed": args.seed,
+              "config": {"checkpoint": str(args.checkpoint), "data": str(args.data), "negatives": source,
+                         "backbone": payload["backbone"]}, "metrics": metrics}
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        print(format_table([(payload["backbone"]["name"], args.protocol, metrics)]))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The whole pipeline; with no --data, on the embedded synthetic data set."""
+    dataset = _load_data(args) if args.data else make_synthetic(seed=args.seed)
+    if not args.data:
+        log.info("no --data: using the embedded synthetic data set (%s)", dataset.describe())
+    out = Path(args.out or f"runs/{dataset.name}-{args.backbone}-{time.strftime('%Y%m%d-%H%M%S')}")
+    result, record, split = _finetune_run(args, dataset, out)
+    from ssrec.baselines import popularity_scorer
+
+    encoder = rebuild_backbone(load_checkpoint(out / "model.pt")).eval()
+    rows = []
+    for protocol in ("full", "sampled"):
+        args.protocol = protocol
+        negatives, _ = _negatives(args, dataset, None) if protocol == "sampled" else (None, "")
+        rows.append(("popularity", protocol, evaluate(popularity_scorer(split), split, "test", protocol, negatives)))
+        rows.append((f"{args.backbone} (fine-tuned)", protocol,
+                     evaluate(encoder_scorer(encoder), split, "test", protocol, negatives)))
+    print(f"\n{dataset.describe()}\ntest metrics, best validation epoch {result.best_epoch} of {result.epochs_run}"
+          f" ({result.seconds:.1f}s); run folder: {out}\n")
+    print(format_table(rows))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- parser
+
+def _add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--data", required=required, help="S3-Rec .txt or RecBole .inter file")
+    p.add_argument("--attributes", help="item attributes: S3-Rec _item2attributes.json or RecBole .item")
+
+
+def _add_eval_args(p: argparse.ArgumentParser, protocol: str) -> None:
+    p.add_argument("--protocol", choices=("full", "sampled"), default=protocol)
+    p.add_argument("--negatives", help="fixed negatives file for the sampled protocol (user neg1 ... neg99); "
+                                       "without it 99 negatives per user are generated with --seed")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, or auto")
+
+
+def _add_finetune_args(p: argparse.ArgumentParser, out_required: bool = True) -> None:
+    p.add_argument("--backbone", default="sasrec", required=False, help="a registered backbone (ssrec plugins)")
+    p.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="backbone hyper-parameter, e.g. dropout=0.2 (repeatable)")
+    p.add_argument("--init", help="initialise from a checkpoint (pre-trained or fine-tuned)")
+    p.add_argument("--loss", choices=("bce", "ce"), default="bce",
+                   help="bce: released loss, one sampled negative per position; ce: full softmax")
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-len", type=int, default=50)
+    p.add_argument("--out", required=out_required, help="run folder for model.pt and metrics.json")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssrec", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ssrec {ssrec.__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and results")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plugins", help="list backbones and objectives with the package providing each")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("finetune", help="next-item fine-tuning with early stopping; writes model.pt, metrics.json")
+    _add_data_args(p)
+    _add_finetune_args(p)
+    _add_eval_args(p, "sampled")
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint; the model is rebuilt from the file alone")
+    p.add_argument("--checkpoint", required=True)
+    _add_data_args(p)
+    _add_eval_args(p, "sampled")
+    p.add_argument("--split", choices=("valid", "test"), default="test")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("run", help="the whole pipeline; with no arguments on an embedded synthetic data set")
+    _add_data_args(p, required=False)
+    _add_finetune_args(p, out_required=False)
+    _add_eval_args(p, "full")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except (DataFormatError, CheckpointError, PluginError, FileExistsError, ValueError) as exc:
+        log.error("%s", exc, exc_info=args.verbose)
+        return 2

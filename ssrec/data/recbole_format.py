@@ -1,0 +1,239 @@
+"""Reader for RecBole atomic files: ``<name>.inter`` (interactions) and optionally ``<name>.item`` (attributes).
+
+Atomic files are tab separated; line 1 is a header of ``field:type`` columns, the types being token,
+token_seq, float and float_seq. Item and user tokens are remapped to contiguous ids (items 1..N, in order
+of first appearance), each user's interactions are sorted by timestamp, and every (field, token) pair of
+the chosen ``.item`` fields becomes one attribute id.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssrec.data.dataset import MIN_INTERACTIONS, ItemAttributes, SequenceDataset
+from ssrec.data.errors import DataFormatError
+
+log = logging.getLogger(__name__)
+
+USER_FIELD, ITEM_FIELD, TIME_FIELD = "user_id", "item_id", "timestamp"
+TYPES = ("token", "token_seq", "float", "float_seq")
+ATTRIBUTE_TYPES = ("token", "token_seq")
+
+
+def read_recbole(inter_path: str | Path, item_path: str | Path | None = None, *,
+                 attribute_fields: list[str] | None = None, name: str | None = None,
+                 drop_short_users: bool = True) -> SequenceDataset:
+    """Read a RecBole ``.inter`` file (and optionally its ``.item`` file) into a data set.
+
+    Contract:
+        * ``.inter`` needs the fields user_id, item_id and timestamp (matched by name, whatever their
+          ``:type``); other columns are ignored. Each user's interactions are sorted by timestamp, stably
+          (ties keep file order).
+        * Users with fewer than 3 interactions are DROPPED by default (``drop_short_users=True``), with
+          one logged warning giving their count; with ``drop_short_users=False`` they are an error naming
+          the line of the user's first interaction.
+        * Users keep their order of first appearance (``users`` holds their tokens); item tokens are
+          mapped to 1..N in order of first appearance among the kept interactions.
+        * ``.item``: ``item_id`` plus attribute fields. By default every token / token_seq field other
+          than item_id is an attribute field; ``attribute_fields`` picks some (in that order). Token_seq
+          values are space-separated tokens; an empty value gives no attribute. Each (field, token) pair
+          gets its own attribute id, 1..A, assigned field by field in order of first appearance, and
+          ``attributes.names[a]`` is ``"field=token"`` (``names[0] == "[PAD]"``). Items of ``.item``
+          absent from the interactions are ignored; items without a ``.item`` row have no attributes.
+          With no attribute field at all, ``attributes`` is None.
+        * ``name`` defaults to the ``.inter`` file stem; ``source`` is ``str(inter_path)``.
+
+    Raises:
+        DataFormatError: naming the file and line: a bad header (line 1; a missing field is named together
+            with the columns present), a row with the wrong number of columns, an empty user or item
+            token, a timestamp that is not a finite number, a short user (with drop_short_users=False),
+            an unknown or non-token attribute field, an item listed twice in ``.item``.
+    """
+    inter = _read_table(inter_path)
+    user_col, item_col, time_col = (inter.column(f) for f in (USER_FIELD, ITEM_FIELD, TIME_FIELD))
+    users, user_of_row = _index_tokens(inter, user_col, USER_FIELD)
+    item_tokens, item_of_row = _index_tokens(inter, item_col, ITEM_FIELD)
+    times = _timestamps(inter, time_col)
+    keep_row, users = _drop_short_users(inter, users, user_of_row, drop_short_users)
+    if not users:
+        raise DataFormatError(inter.path, None, f"no user has at least {MIN_INTERACTIONS} interactions "
+                              f"({len(inter.rows)} rows)")
+    rows = np.flatnonzero(keep_row)
+    user_of_row = _first_appearance_codes(user_of_row[rows])
+    item_of_row = item_of_row[rows]
+    kept_items = np.unique(item_of_row, return_index=True)
+    item_ids = [item_tokens[t] for t in kept_items[0][np.argsort(kept_items[1])]]
+    item_of_row = _first_appearance_codes(item_of_row)
+    order = np.lexsort((times[rows], user_of_row))  # stable: ties keep file order
+    items = (item_of_row[order] + 1).astype(np.int64)
+    offsets = np.zeros(len(users) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(user_of_row, minlength=len(users)), out=offsets[1:])
+    num_items = len(item_ids)
+    attributes = None
+    if item_path is not None:
+        attributes = _read_attributes(Path(item_path), {t: i + 1 for i, t in enumerate(item_ids)}, num_items,
+                                      attribute_fields)
+    elif attribute_fields is not None:
+        raise ValueError("attribute_fields needs an .item file (item_path)")
+    inter_path = Path(inter_path)
+    return SequenceDataset(name or inter_path.stem, items, offsets, num_items, tuple(users), attributes,
+                           str(inter_path))
+
+
+@dataclass
+class _Table:
+    """An atomic file split into fields; row k of ``rows`` is file line k + 2."""
+
+    path: Path
+    fields: list[str]
+    types: list[str]
+    rows: list[list[str]]
+
+    def column(self, field: str) -> int:
+        if field not in self.fields:
+            present = ", ".join(f"{f}:{t}" for f, t in zip(self.fields, self.types))
+            raise DataFormatError(self.path, 1, f"missing field {field!r}; columns present: {present}")
+        return self.fields.index(field)
+
+    def fail(self, row: int, problem: str) -> DataFormatError:
+        return DataFormatError(self.path, row + 2, problem)
+
+
+def _read_table(path: str | Path) -> _Table:
+    """Read the header and the tab-separated rows, checking the column count of every row."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataFormatError(path, None, "no such file") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or not lines[0].strip():
+        raise DataFormatError(path, 1, "empty header; expected tab-separated 'field:type' columns")
+    fields, types = [], []
+    for column in lines[0].rstrip("\r").split("\t"):
+        field, colon, kind = column.rpartition(":")
+        if not colon or not field or kind not in TYPES:
+            raise DataFormatError(path, 1, f"column {column!r} is not 'field:type' with type one of {', '.join(TYPES)}")
+        if field in fields:
+            raise DataFormatError(path, 1, f"field {field!r} appears twice in the header")
+        fields.append(field)
+        types.append(kind)
+    rows = [line.rstrip("\r").split("\t") for line in lines[1:]]
+    width = len(fields)
+    for k, row in enumerate(rows):
+        if len(row) != width:
+            problem = "empty line" if row == [""] else f"found {len(row)} tab-separated columns"
+            raise DataFormatError(path, k + 2, f"{problem}; expected {width} ({', '.join(fields)})")
+    return _Table(path, fields, types, rows)
+
+
+def _index_tokens(table: _Table, col: int, field: str) -> tuple[list[str], np.ndarray]:
+    """Distinct tokens of a column in order of first appearance, and each row's 0-based index into them."""
+    tokens = [row[col] for row in table.rows]
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(t, len(index)) for t in tokens), dtype=np.int64, count=len(tokens))
+    if "" in index:
+        raise table.fail(tokens.index(""), f"empty {field}")
+    return list(index), codes
+
+
+def _first_appearance_codes(codes: np.ndarray) -> np.ndarray:
+    """Renumber codes to 0..K-1 in order of first appearance (after rows were dropped)."""
+    values, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(values))
+    return rank[inverse.reshape(-1)]
+
+
+def _timestamps(table: _Table, col: int) -> np.ndarray:
+    """The timestamp column as float64; the first non-number or non-finite value is an error."""
+    values = [row[col] for row in table.rows]
+    try:
+        times = np.array(values, dtype=np.float64)
+    except ValueError:
+        times = None
+    if times is None or not np.isfinite(times).all():
+        for k, v in enumerate(values):
+            try:
+                ok = np.isfinite(float(v))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise table.fail(k, f"{TIME_FIELD} {v!r} is not a finite number")
+    return times
+
+
+def _drop_short_users(table: _Table, users: list[str], user_of_row: np.ndarray,
+                      drop: bool) -> tuple[np.ndarray, list[str]]:
+    """Mask of the rows to keep and the kept users, refusing or dropping users with too few rows."""
+    counts = np.bincount(user_of_row, minlength=len(users))
+    short = np.flatnonzero(counts < MIN_INTERACTIONS)
+    if not len(short):
+        return np.ones(len(user_of_row), dtype=bool), users
+    if not drop:
+        u = int(short[0])  # users are in order of first appearance: the earliest short user
+        first_row = int(np.argmax(user_of_row == u))
+        raise table.fail(first_row, f"user {users[u]!r} has {int(counts[u])} interactions; leave-one-out needs "
+                         f"at least {MIN_INTERACTIONS} (drop_short_users=True drops such users)")
+    log.warning("%s: dropped %d users with fewer than %d interactions (first: %s)", table.path, len(short),
+                MIN_INTERACTIONS, ", ".join(users[int(u)] for u in short[:5]))
+    keep_user = counts >= MIN_INTERACTIONS
+    return keep_user[user_of_row], [u for u, k in zip(users, keep_user) if k]
+
+
+def _read_attributes(path: Path, item_ids: dict[str, int], num_items: int,
+                     attribute_fields: list[str] | None) -> ItemAttributes | None:
+    """Attribute table from an ``.item`` file, for the items of ``item_ids`` (token -> 1-based id)."""
+    table = _read_table(path)
+    item_col = table.column(ITEM_FIELD)
+    columns = _attribute_columns(table, item_col, attribute_fields)
+    first_line: dict[str, int] = {}
+    used: list[tuple[int, list[str]]] = []  # (item id, row) of the items that occur in the interactions
+    for k, row in enumerate(table.rows):
+        token = row[item_col]
+        if not token:
+            raise table.fail(k, f"empty {ITEM_FIELD}")
+        if first_line.setdefault(token, k + 2) != k + 2:
+            raise table.fail(k, f"item {token!r} repeats line {first_line[token]}; expected one row per item")
+        if token in item_ids:
+            used.append((item_ids[token], row))
+    if len(used) < len(table.rows):
+        log.debug("%s: ignored %d items that occur in no kept interaction", path, len(table.rows) - len(used))
+    if not columns:
+        log.info("%s: no attribute fields; the data set has no attributes", path)
+        return None
+    names = ["[PAD]"]
+    mapping: dict[int, list[int]] = {item: [] for item, _ in used}
+    for col in columns:
+        field, seq = table.fields[col], table.types[col] == "token_seq"
+        ids: dict[str, int] = {}
+        for item, row in used:
+            for token in (row[col].split() if seq else [row[col].strip()] if row[col].strip() else []):
+                a = ids.get(token)
+                if a is None:
+                    a = ids[token] = len(names)
+                    names.append(f"{field}={token}")
+                mapping[item].append(a)
+    return ItemAttributes.from_mapping(mapping, num_items, names=tuple(names), num_attributes=len(names))
+
+
+def _attribute_columns(table: _Table, item_col: int, wanted: list[str] | None) -> list[int]:
+    """Column indexes of the attribute fields: the ones asked for, or every token field but the item's."""
+    if wanted is None:
+        return [c for c, t in enumerate(table.types) if t in ATTRIBUTE_TYPES and c != item_col]
+    available = ", ".join(f"{f}:{t}" for f, t in zip(table.fields, table.types) if f != ITEM_FIELD)
+    columns = []
+    for field in wanted:
+        if field not in table.fields or field == ITEM_FIELD:
+            raise DataFormatError(table.path, 1, f"unknown attribute field {field!r}; available fields: {available}")
+        col = table.fields.index(field)
+        if table.types[col] not in ATTRIBUTE_TYPES:
+            raise DataFormatError(table.path, 1, f"attribute field {field!r} is {table.types[col]}; expected "
+                                  f"token or token_seq (available fields: {available})")
+        columns.append(col)
+    return columns

@@ -1,0 +1,118 @@
+"""Ranking evaluation under the two protocols of the S3-Rec paper.
+
+- ``sampled``: rank the target among 99 fixed negatives per user (distinct, uniform, not the user's items,
+  the same set for validation and test).
+- ``full``: rank the target among all items; PAD, MASK and the user's history (other than the target
+  itself) get -inf. Users are scored in chunks so memory stays bounded for any catalogue.
+
+Rank = number of candidates scored above the target, ties counted against it (a constant scorer
+gets the worst rank, never the best). HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2),
+MRR = 1 / (rank + 1), untruncated.
+"""
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+import numpy as np
+import torch
+
+from ssrec.batching import trim_leading_padding
+from ssrec.data.split import LeaveOneOut, Split
+
+Protocol = Literal["full", "sampled"]
+Scorer = Callable[[torch.Tensor], torch.Tensor]  # left-padded inputs (B, L) -> scores of every item id (B, N + 2)
+
+HR_KS = (1, 5, 10, 20)
+NDCG_KS = (5, 10, 20)
+SCORE_BUDGET = 1 << 24  # scores held at once in full ranking (64 MiB of float32)
+
+
+def metrics_from_ranks(ranks: torch.Tensor) -> dict[str, float]:
+    """HR@{1,5,10,20}, NDCG@{5,10,20} and MRR from 0-based ranks (U,)."""
+    ranks = ranks.double()
+    out = {f"HR@{k}": float((ranks < k).double().mean()) for k in HR_KS}
+    gain = 1.0 / torch.log2(ranks + 2.0)
+    out.update({f"NDCG@{k}": float(torch.where(ranks < k, gain, 0.0).mean()) for k in NDCG_KS})
+    out["MRR"] = float((1.0 / (ranks + 1.0)).mean())
+    return out
+
+
+def encoder_scorer(encoder: torch.nn.Module) -> Scorer:
+    """Score every item id as h_last . e_i, h_last = the causal output at the last position."""
+    def score(inputs: torch.Tensor) -> torch.Tensor:
+        h = encoder.encode(inputs, causal=True)[:, -1, :]  # (B, H)
+        return h @ encoder.item_embeddings.weight.T  # (B, N + 2)
+    return score
+
+
+def _pessimistic_rank(candidates: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """0-based rank of ``target`` (B,) among ``candidates`` (B, C) that do not include it."""
+    return (candidates >= target[:, None]).sum(dim=1)
+
+
+def concatenated_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``np.concatenate([arange(a, b) for a, b in zip(starts, ends)])``, without the Python loop."""
+    counts = ends - starts
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return shift + np.arange(int(counts.sum()))
+
+
+def _by_length(inputs: torch.Tensor) -> torch.Tensor:
+    """User order by input length, so that chunks trimmed to their longest row waste little work."""
+    return torch.argsort((inputs != 0).sum(dim=1), stable=True)
+
+
+@torch.no_grad()
+def rank_sampled(score: Scorer, inputs: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor,
+                 batch_size: int = 1024, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Ranks (U,) of each target among its row of ``negatives`` (U, 99)."""
+    ranks = torch.zeros(len(inputs), dtype=torch.long)
+    for users in _by_length(inputs).split(batch_size):
+        (x,) = trim_leading_padding(inputs[users])
+        s = score(x.to(device)).float()  # (B, N + 2)
+        t = s.gather(1, targets[users, None].to(device))[:, 0]  # (B,)
+        n = s.gather(1, negatives[users].to(device))  # (B, 99)
+        ranks[users] = _pessimistic_rank(n, t).cpu()
+    return ranks
+
+
+@torch.no_grad()
+def rank_full(score: Scorer, split: LeaveOneOut, which: Split, device: torch.device | str = "cpu",
+              score_budget: int = SCORE_BUDGET) -> torch.Tensor:
+    """Ranks (U,) of each target among all items, history/PAD/MASK excluded, in bounded-memory chunks."""
+    data = split.dataset
+    width = data.num_items + 2
+    inputs, targets = split.inputs(which), split.targets(which)
+    starts, ends = data.offsets[:-1], split.history_ends(which)
+    chunk = max(1, score_budget // width)
+    ranks = torch.zeros(data.num_users, dtype=torch.long)
+    for users in _by_length(inputs).split(chunk):
+        (x,) = trim_leading_padding(inputs[users])
+        s = score(x.to(device)).float()  # (B, N + 2)
+        t_ids = targets[users].to(device)
+        t = s.gather(1, t_ids[:, None])[:, 0]  # (B,)
+        # every (row, item) of the chunk's histories, as flat indices into s
+        u = users.numpy()
+        counts = ends[u] - starts[u]
+        rows = np.repeat(np.arange(len(u)), counts)
+        cols = data.items[concatenated_ranges(starts[u], ends[u])]
+        s.view(-1)[torch.from_numpy(rows * width + cols).to(device)] = float("-inf")
+        s[:, 0] = float("-inf")
+        s[:, -1] = float("-inf")
+        s.scatter_(1, t_ids[:, None], float("-inf"))  # the target is not its own competitor
+        ranks[users] = _pessimistic_rank(s, t).cpu()
+    return ranks
+
+
+def evaluate(score: Scorer, split: LeaveOneOut, which: Split, protocol: Protocol,
+             negatives: torch.Tensor | None = None, device: torch.device | str = "cpu") -> dict[str, float]:
+    """Metrics of ``score`` on the validation or test targets under ``protocol``."""
+    if protocol == "sampled":
+        if negatives is None:
+            raise ValueError("the sampled protocol needs negatives (a file, or generated with a seed)")
+        ranks = rank_sampled(score, split.inputs(which), split.targets(which), negatives, device=device)
+    elif protocol == "full":
+        ranks = rank_full(score, split, which, device=device)
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; expected 'full' or 'sampled'")
+    return metrics_from_ranks(ranks)

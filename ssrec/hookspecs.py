@@ -1,0 +1,105 @@
+"""The ssrec plugin API: every hook a plugin may implement. These docstrings are its reference documentation.
+
+A plugin is any Python object (usually a module) with functions marked ``@ssrec.hookimpl`` whose names
+are hook names below. Third-party packages declare their plugin module in the ``ssrec`` entry-point
+group of their ``pyproject.toml``::
+
+    [project.entry-points.ssrec]
+    myplugin = "myplugin.plugin"
+
+and it is found at the first use of a registry (``ssrec.list_backbones()``, ``ssrec.create_backbone()``,
+``ssrec plugins``, a training run). Setting ``SSREC_DISABLE_PLUGIN_AUTOLOAD`` to a non-empty value turns
+entry-point loading off. The built-in backbones and objectives (``ssrec.backbones``,
+``ssrec.objectives``) register through these same hooks.
+
+Example, a plugin module that adds a backbone and watches training::
+
+    from ssrec import hookimpl
+
+    @hookimpl
+    def ssrec_register_backbones(register):
+        from myplugin.gru import GRU4Rec          # import heavy code inside the hook
+        register("gru4rec", GRU4Rec, description="GRU4Rec (Hidasi et al., 2016)")
+
+    @hookimpl
+    def ssrec_epoch_end(stage, epoch, logs):
+        mlflow.log_metrics({f"{stage}/{k}": v for k, v in logs.items()}, step=epoch)
+
+A hook implementation may accept any subset of a hook's arguments, by name. Discovery hooks (the
+``register`` ones) are called once per registry, when it is first needed; lifecycle hooks are broadcast
+for coarse events only, never per training step (the per-step path is plain method calls).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Protocol
+
+import pluggy
+
+if TYPE_CHECKING:
+    from torch import nn
+
+#: The pluggy project name: the marker attribute prefix and the entry-point group.
+PROJECT_NAME = "ssrec"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Mark a plugin function as the implementation of the hook of the same name.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class Register(Protocol):
+    """The ``register`` callback that discovery hooks receive."""
+
+    def __call__(self, name: str, factory: Callable[..., nn.Module], *, description: str = "") -> None:
+        """Make ``factory`` available under ``name``.
+
+        Args:
+            name: the unique name users select it by (``ssrec.create_backbone(name, ...)``, ``--backbone``).
+                A name registered twice, by any two plugins, is an error naming both.
+            factory: a class or function called with keyword arguments only, returning a fresh module.
+            description: one line shown by ``ssrec plugins``.
+        """
+        ...
+
+
+# ----------------------------------------------------------------------------------------- discovery
+
+@hookspec
+def ssrec_register_backbones(register: Register) -> None:
+    """Register backbones (sequence encoders).
+
+    Call ``register(name, factory, description=...)`` once per backbone. ``factory`` is called with
+    keyword arguments: ``num_items`` (N, the number of items; ids are 0 = PAD, 1..N, N + 1 = MASK) plus
+    the backbone's own hyper-parameters (``hidden_size``, ``max_len``, ...), and must return a
+    ``torch.nn.Module`` satisfying ``ssrec.contracts.Encoder``. Its ``spec`` attribute must hold the
+    keyword arguments that rebuild it, since checkpoints store ``(name, spec)``. If the module has no
+    ``name`` attribute, ssrec sets it to the registered name.
+
+    An exception raised here disables this plugin's backbones (it is reported by ``ssrec plugins``)
+    without affecting other plugins. Import heavy modules inside the hook, not at plugin import time.
+    """
+
+
+@hookspec
+def ssrec_register_objectives(register: Register) -> None:
+    """Register pre-training objectives.
+
+    Same shape as ``ssrec_register_backbones``: ``factory`` is called with keyword arguments (the
+    objective's hyper-parameters) and returns the objective, a ``torch.nn.Module`` computing a
+    pre-training loss from an encoder's outputs (the objective contract is in ``ssrec.contracts``).
+    """
+
+
+# ----------------------------------------------------------------------------------------- lifecycle
+
+@hookspec
+def ssrec_epoch_end(stage: str, epoch: int, logs: dict[str, float]) -> None:
+    """Called after every epoch of training, with that epoch's losses and metrics.
+
+    Args:
+        stage: ``"finetune"`` (next-item training) or ``"pretrain"`` (self-supervised pre-training).
+        epoch: the epoch just finished, counting from 1.
+        logs: the epoch's numbers, e.g. ``{"loss": ..., "valid_NDCG@10": ...}``; a copy, so changing it
+            has no effect on training.
+
+    Return values are ignored. An exception raised here propagates and stops the run.
+    """

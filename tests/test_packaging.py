@@ -1,0 +1,100 @@
+"""Packaging: pyproject maps the top-level backbones/ and objectives/ folders to ssrec.backbones and
+ssrec.objectives, in a wheel and in an editable install.
+
+Each test builds from a copy of the project's packaging inputs in tmp_path, because setuptools writes
+build/ and ssrec.egg-info into the source tree, which must not happen in a checkout others work in.
+Installs go to throwaway venvs (``--system-site-packages`` for torch and pluggy, no network); the
+import runs outside the repository without PYTHONPATH, and must resolve to the venv's copy even where
+ssrec is also installed editable in the system site-packages.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("setuptools", reason="setuptools (the build backend) is not installed")
+
+REPO = Path(__file__).resolve().parents[1]
+#: What a build reads: pyproject.toml, its readme/license, and the folders its package-dir maps.
+PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE", "ssrec", "backbones", "objectives")
+IMPORT_CHECK = ("import ssrec.backbones, ssrec.objectives, ssrec; "
+                "print(ssrec.backbones.__file__); print(ssrec.objectives.__file__); print(ssrec.__file__)")
+
+
+def _env() -> dict[str, str]:
+    """The environment minus anything that would put the checkout or user site-packages on sys.path."""
+    drop = {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PIP_USER", "PIP_TARGET", "PIP_PREFIX", "PIP_ROOT"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(PYTHONNOUSERSITE="1", PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+    return env
+
+
+def _run(args: list[str | Path], cwd: Path) -> str:
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, f"{' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def _copy_project(dst: Path) -> Path:
+    dst.mkdir()
+    for name in PROJECT_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif src.exists():
+            shutil.copy2(src, dst / name)
+    return dst
+
+
+def _venv(path: Path) -> Path:
+    """A venv seeing the system site-packages (pip, torch, pluggy); returns its python.
+
+    Without its own pip (seeding one takes seconds): the system pip, run by the venv's python, installs
+    into the venv, whose site-packages precede the system ones on sys.path.
+    """
+    _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", path], cwd=path.parent)
+    return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _imported_files(python: Path, cwd: Path) -> list[Path]:
+    return [Path(line).resolve() for line in _run([python, "-c", IMPORT_CHECK], cwd=cwd).splitlines()]
+
+
+def test_wheel_installs_builtins_inside_ssrec(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path / "project")
+    _run([sys.executable, "-m", "pip", "wheel", project, "--no-deps", "--no-build-isolation", "--no-index",
+          "-w", tmp_path / "wheelhouse"], cwd=tmp_path)
+    [wheel] = (tmp_path / "wheelhouse").glob("ssrec-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "ssrec/backbones/__init__.py" in names
+    assert "ssrec/objectives/__init__.py" in names
+    assert not [n for n in names if n.startswith(("backbones/", "objectives/"))], "top-level folders leaked"
+
+    venv = tmp_path / "venv"
+    python = _venv(venv)
+    # --ignore-installed: a system-wide (e.g. editable) ssrec must not make pip skip the venv install
+    _run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", wheel], cwd=tmp_path)
+    backbones, objectives, package = _imported_files(python, cwd=tmp_path)
+    site = venv.resolve()
+    for path in (backbones, objectives, package):
+        assert path.is_relative_to(site), f"{path} was imported from outside the venv {site}"
+    assert backbones.parts[-3:] == ("ssrec", "backbones", "__init__.py")
+    assert objectives.parts[-3:] == ("ssrec", "objectives", "__init__.py")
+
+
+def test_editable_install_maps_the_repository_folders(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path / "project").resolve()
+    python = _venv(tmp_path / "venv")
+    _run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--ignore-installed",
+          "-e", project], cwd=tmp_path)
+    backbones, objectives, package = _imported_files(python, cwd=tmp_path)
+    assert backbones == project / "backbones" / "__init__.py"
+    assert objectives == project / "objectives" / "__init__.py"
+    assert package == project / "ssrec" / "__init__.py"
