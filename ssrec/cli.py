@@ -178,13 +178,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ssrec.baselines import popularity_scorer
 
     encoder = rebuild_backbone(load_checkpoint(out / "model.pt")).eval()
+    sampled = argparse.Namespace(**{**vars(args), "protocol": "sampled"})
+    negatives, _ = _negatives(sampled, dataset, None)
     rows = []
     for protocol in ("full", "sampled"):
-        args.protocol = protocol
-        negatives, _ = _negatives(args, dataset, None) if protocol == "sampled" else (None, "")
-        rows.append(("popularity", protocol, evaluate(popularity_scorer(split), split, "test", protocol, negatives)))
-        rows.append((f"{args.backbone} (fine-tuned)", protocol,
-                     evaluate(encoder_scorer(encoder), split, "test", protocol, negatives)))
+        for model, scorer in (("popularity", popularity_scorer(split)),
+                              (f"{args.backbone} (fine-tuned)", encoder_scorer(encoder))):
+            rows.append((model, protocol, evaluate(scorer, split, "test", protocol, negatives)))
     print(f"\n{dataset.describe()}\ntest metrics, best validation epoch {result.best_epoch} of {result.epochs_run}"
           f" ({result.seconds:.1f}s); run folder: {out}\n")
     print(format_table(rows))

@@ -88,7 +88,8 @@ def rank_full(score: Scorer, split: LeaveOneOut, which: Split, device: torch.dev
     ranks = torch.zeros(data.num_users, dtype=torch.long)
     for users in _by_length(inputs).split(chunk):
         (x,) = trim_leading_padding(inputs[users])
-        s = score(x.to(device)).float()  # (B, N + 2)
+        # a private contiguous copy: it is masked in place below, and scorers may return views
+        s = score(x.to(device)).float().clone(memory_format=torch.contiguous_format)  # (B, N + 2)
         t_ids = targets[users].to(device)
         t = s.gather(1, t_ids[:, None])[:, 0]  # (B,)
         # every (row, item) of the chunk's histories, as flat indices into s
