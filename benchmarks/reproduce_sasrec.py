@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--protocols", default=None, help="comma-separated; default: those published")
     parser.add_argument("--loss", choices=("bce", "ce"), default="bce")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--patience", type=int, default=10, help="released: 10")
     parser.add_argument("--out", default="runs/reproduce")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
@@ -39,16 +41,16 @@ def main() -> None:
     protocols = args.protocols.split(",") if args.protocols else [p for (d, p) in PUBLISHED if d == args.dataset]
     rows = []
     for protocol in protocols:
-        out = Path(args.out) / f"{args.dataset}-sasrec-{args.loss}-{protocol}-seed{args.seed}"
+        out = Path(args.out) / f"{args.dataset}-sasrec-{args.loss}-{protocol}-p{args.patience}-seed{args.seed}"
         argv = ["finetune", "--data", str(Path(args.data_dir) / data_file), "--backbone", "sasrec",
-                "--loss", args.loss, "--protocol", protocol, "--seed", str(args.seed), "--device", args.device,
+                "--loss", args.loss, "--epochs", str(args.epochs), "--patience", str(args.patience), "--protocol", protocol, "--seed", str(args.seed), "--device", args.device,
                 "--out", str(out), "--overwrite"]
         if protocol == "sampled" and negatives:
             argv += ["--negatives", str(Path(args.data_dir) / negatives)]
         if ssrec_main(argv) != 0:
             raise SystemExit(f"ssrec {' '.join(argv)} failed")
         record = json.loads((out / "metrics.json").read_text())
-        rows.append((f"ssrec sasrec ({args.loss})", protocol, record["metrics"]))
+        rows.append((f"ssrec sasrec {args.loss} p{args.patience}", protocol, record["metrics"]))
         if (args.dataset, protocol) in PUBLISHED:
             rows.append(("paper SASRec", protocol, PUBLISHED[(args.dataset, protocol)]))
         logging.getLogger("reproduce").info("%s: best epoch %d of %d, %.0fs", protocol, record["best_epoch"],

@@ -16,6 +16,13 @@ __version__ = "0.1.0"
 # Exports imported on first attribute access (``ssrec.NAME``), so that ``import ssrec`` does not pull in
 # torch: name -> module that defines it. Add data/training exports here (and to ``__all__``).
 _LAZY_EXPORTS: dict[str, str] = {
+    "load_dataset": "ssrec.data", "from_sequences": "ssrec.data", "make_synthetic": "ssrec.data",
+    "SequenceDataset": "ssrec.data", "DataFormatError": "ssrec.data",
+    "leave_one_out": "ssrec.data.split",
+    "FinetuneConfig": "ssrec.finetuning", "finetune": "ssrec.finetuning",
+    "evaluate": "ssrec.evaluation", "encoder_scorer": "ssrec.evaluation",
+    "save_checkpoint": "ssrec.checkpoint", "load_checkpoint": "ssrec.checkpoint",
+    "rebuild_backbone": "ssrec.checkpoint",
 }
 
 __all__ = ["__version__", "hookimpl", "list_backbones", "list_objectives", "create_backbone",

@@ -19,7 +19,7 @@ from ssrec.checkpoint import (CheckpointError, atomic_write, load_checkpoint, lo
 from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
 from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
-from ssrec.finetune import FinetuneConfig, FinetuneResult, config_dict, finetune
+from ssrec.finetuning import FinetuneConfig, FinetuneResult, config_dict, finetune
 from ssrec.plugins import PluginError, create_backbone, describe_plugins, failed_plugins, format_plugins_table
 from ssrec.sampling import UserItemIndex, sample_distinct_negatives
 
