@@ -13,6 +13,7 @@ import numpy as np
 
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.errors import DataFormatError
+from ssrec.data.text_file import read_text, text_lines
 
 
 def read_negatives(path: str | Path, dataset: SequenceDataset, *, count: int = 99) -> np.ndarray:
@@ -29,13 +30,8 @@ def read_negatives(path: str | Path, dataset: SequenceDataset, *, count: int = 9
             (line None: no line is to blame).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataFormatError(path, None, "no such file") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    text = read_text(path)
+    lines = text_lines(text)
     row_of = {u: r for r, u in enumerate(dataset.users)}
     out = np.zeros((dataset.num_users, count), dtype=np.int64)
     line_of_row = np.zeros(dataset.num_users, dtype=np.int64)  # 0: no line yet

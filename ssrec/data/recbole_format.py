@@ -15,6 +15,7 @@ import numpy as np
 
 from ssrec.data.dataset import MIN_INTERACTIONS, ItemAttributes, SequenceDataset
 from ssrec.data.errors import DataFormatError
+from ssrec.data.text_file import read_text, text_lines
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +106,8 @@ class _Table:
 def _read_table(path: str | Path) -> _Table:
     """Read the header and the tab-separated rows, checking the column count of every row."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataFormatError(path, None, "no such file") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    text = read_text(path)
+    lines = text_lines(text)
     if not lines or not lines[0].strip():
         raise DataFormatError(path, 1, "empty header; expected tab-separated 'field:type' columns")
     fields, types = [], []

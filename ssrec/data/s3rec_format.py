@@ -14,6 +14,7 @@ import numpy as np
 
 from ssrec.data.dataset import MIN_INTERACTIONS, ItemAttributes, SequenceDataset
 from ssrec.data.errors import DataFormatError
+from ssrec.data.text_file import read_text, text_lines
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,7 @@ def read_s3rec(path: str | Path, attributes: str | Path | None = None, *, name: 
             a value that is not a list of positive integers.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataFormatError(path, None, "no such file") from None
+    text = read_text(path)
     users, lengths, tokens, lines = _parse_lines(path, text)
     if not users:
         raise DataFormatError(path, None, f"the file is empty; {LINE_SHAPE} on each line")
@@ -138,10 +136,7 @@ def read_item_attributes(path: str | Path, num_items: int) -> ItemAttributes:
             the line is where the key appears in the file.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataFormatError(path, None, "no such file") from None
+    text = read_text(path)
     try:
         data = json.loads(text, object_pairs_hook=_Pairs)
     except json.JSONDecodeError as e:
