@@ -1,0 +1,1 @@
+"""Benchmarks run only when asked for: `python -m pytest benchmarks/ --benchmark-only`."""
