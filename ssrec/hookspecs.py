@@ -85,7 +85,8 @@ def ssrec_register_objectives(register: Register) -> None:
 
     Same shape as ``ssrec_register_backbones``: ``factory`` is called with keyword arguments (the
     objective's hyper-parameters) and returns the objective, a ``torch.nn.Module`` computing a
-    pre-training loss from an encoder's outputs (the objective contract is in ``ssrec.contracts``).
+    pre-training loss from an encoder's outputs. (The objective contract, ``Objective`` in
+    ``ssrec.contracts``, arrives with the S3-Rec objectives; no built-in objective is registered yet.)
     """
 
 
