@@ -168,6 +168,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_checkpoint(args: argparse.Namespace) -> int:
+    from ssrec.released_checkpoint import import_released_checkpoint
+
+    summary = import_released_checkpoint(args.source, args.out, num_heads=args.num_heads)
+    print(f"{args.out}: transformer over {summary['num_items']} items from {args.source} "
+          f"({summary['encoder_tensors']} encoder tensors; heads kept: {', '.join(summary['heads'])})")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole pipeline; with no --data, on the embedded synthetic data set."""
     dataset = _load_data(args) if args.data else make_synthetic(seed=args.seed)
@@ -246,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("valid", "test"), default="test")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("import-checkpoint", help="convert an S3-Rec authors' checkpoint into an ssrec checkpoint")
+    p.add_argument("source", help="the authors' .pt state dict")
+    p.add_argument("--out", required=True, help="the ssrec pre-trained checkpoint to write")
+    p.add_argument("--num-heads", type=int, default=2, help="attention heads (not recorded in the release)")
+    p.set_defaults(func=cmd_import_checkpoint)
 
     p = sub.add_parser("run", help="the whole pipeline; with no arguments on an embedded synthetic data set")
     _add_data_args(p, required=False)
