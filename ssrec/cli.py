@@ -108,7 +108,8 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path)
         log.info("--init %s: loaded %d tensors (%s), skipped %d", args.init, len(loaded),
                  ", ".join(sorted({k.split('.')[0] for k in loaded})), len(skipped))
     config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
-                            lr=args.lr, protocol=args.protocol, seed=args.seed, device=device)
+                            lr=args.lr, protocol=args.protocol, seed=args.seed, device=device,
+                            bucketing=args.bucketing)
     log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", args.backbone, dataset.name,
              config.protocol, config.loss, device)
     result = finetune(encoder, split, config, negatives)
@@ -227,6 +228,8 @@ def _add_finetune_args(p: argparse.ArgumentParser, out_required: bool = True) ->
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-len", type=int, default=50)
+    p.add_argument("--no-bucketing", dest="bucketing", action="store_false",
+                   help="plain random batches as released (default: length-bucketed batches, same data, less padding)")
     p.add_argument("--out", required=out_required, help="run folder for model.pt and metrics.json")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
 
