@@ -48,15 +48,20 @@ def save_checkpoint(path: str | Path, encoder: nn.Module, *, kind: str, **extra:
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read and validate a checkpoint (tensors on CPU)."""
-    path = Path(path)
+def read_torch_file(path: Path) -> Any:
+    """``torch.load`` of a file (tensors on CPU, weights only); a missing or unreadable file raises ``CheckpointError``."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated or foreign files
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and validate a checkpoint (tensors on CPU)."""
+    path = Path(path)
+    payload = read_torch_file(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an ssrec checkpoint (expected a dict with format={FORMAT!r}; "
                               "use `ssrec import-checkpoint` for the S3-Rec authors' files)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import logging
 import sys
@@ -19,7 +20,7 @@ from ssrec.checkpoint import (CheckpointError, atomic_write, load_checkpoint, lo
 from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
 from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
-from ssrec.finetuning import FinetuneConfig, FinetuneResult, config_dict, finetune
+from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
 from ssrec.plugins import PluginError, create_backbone, describe_plugins, failed_plugins, format_plugins_table
 from ssrec.sampling import UserItemIndex, sample_distinct_negatives
 
@@ -91,8 +92,12 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path) -> tuple[FinetuneResult, dict[str, Any], LeaveOneOut]:
-    """Build the backbone, optionally load --init weights, fine-tune, save model.pt and metrics.json."""
+def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
+                  out: Path) -> tuple[FinetuneResult, dict[str, Any], LeaveOneOut, torch.nn.Module]:
+    """Build the backbone, optionally load --init weights, fine-tune, save model.pt and metrics.json.
+
+    Returns the result, the metrics.json record, the split and the encoder (on CPU, best weights, eval mode).
+    """
     _prepare_out(out, args.overwrite)
     device = _device(args.device)
     split = leave_one_out(dataset, args.max_len)
@@ -114,7 +119,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path)
              config.protocol, config.loss, device)
     result = finetune(encoder, split, config, negatives)
     full_config = {"data": str(args.data), "attributes": args.attributes and str(args.attributes),
-                   "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "finetune": config_dict(config),
+                   "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "finetune": dataclasses.asdict(config),
                    "max_len": args.max_len, "negatives": negatives_source, "init": init_report}
     record = {"protocol": config.protocol, "split": "test", "dataset": dataset.name, "seed": args.seed,
               "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
@@ -126,7 +131,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path)
     _write_json(out / "metrics.json", record)
     log.info("best epoch %d of %d (%.1fs); wrote %s and %s", result.best_epoch, result.epochs_run, result.seconds,
              out / "model.pt", out / "metrics.json")
-    return result, record, split
+    return result, record, split, encoder.eval()
 
 
 # ----------------------------------------------------------------------------------------------- commands
@@ -142,7 +147,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
-    result, record, _ = _finetune_run(args, dataset, Path(args.out))
+    result, record, _, _ = _finetune_run(args, dataset, Path(args.out))
     print(format_table([(args.backbone, record["protocol"], result.test_metrics)]))
     return 0
 
@@ -184,10 +189,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.data:
         log.info("no --data: using the embedded synthetic data set (%s)", dataset.describe())
     out = Path(args.out or f"runs/{dataset.name}-{args.backbone}-{time.strftime('%Y%m%d-%H%M%S')}")
-    result, record, split = _finetune_run(args, dataset, out)
+    result, record, split, encoder = _finetune_run(args, dataset, out)
     from ssrec.baselines import popularity_scorer
 
-    encoder = rebuild_backbone(load_checkpoint(out / "model.pt")).eval()
     sampled = argparse.Namespace(**{**vars(args), "protocol": "sampled"})
     negatives, _ = _negatives(sampled, dataset, None)
     rows = []

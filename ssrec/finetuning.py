@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -117,7 +117,3 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     encoder.eval()
     test = evaluate(encoder_scorer(encoder), split, "test", config.protocol, negatives, device)
     return FinetuneResult(best_epoch, epoch, best_valid, test, time.perf_counter() - start, history)
-
-
-def config_dict(config: FinetuneConfig) -> dict[str, Any]:
-    return asdict(config)

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ssrec.checkpoint import CheckpointError, save_checkpoint
+from ssrec.checkpoint import CheckpointError, read_torch_file, save_checkpoint
 from ssrec.plugins import create_backbone
 
 log = logging.getLogger(__name__)
@@ -72,12 +72,7 @@ def convert_released_state(state: dict[str, torch.Tensor], source: str, num_head
 def import_released_checkpoint(src: str | Path, dst: str | Path, num_heads: int = 2) -> dict[str, Any]:
     """Convert the authors' checkpoint ``src`` into an ssrec pre-trained checkpoint at ``dst`` (atomically)."""
     src = Path(src)
-    if not src.is_file():
-        raise CheckpointError(f"{src}: no such checkpoint file")
-    try:
-        state = torch.load(src, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{src}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    state = read_torch_file(src)
     if not isinstance(state, dict):
         raise CheckpointError(f"{src}: expected a state dict, found {type(state).__name__}")
     encoder, heads = convert_released_state(state, str(src), num_heads)
