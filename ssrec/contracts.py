@@ -61,3 +61,52 @@ def require_capabilities(encoder: Encoder, needed: frozenset[str] | set[str], wh
         name = getattr(encoder, "name", type(encoder).__name__)
         raise ValueError(f"{who} needs a backbone with {', '.join(sorted(missing))} output, but backbone "
                          f"{name!r} only offers {', '.join(sorted(encoder.capabilities)) or 'nothing'}")
+
+
+# ----------------------------------------------------------------------------------------- objectives
+
+#: Data field: item attributes (``SequenceDataset.attributes``); AAP and MAP need it.
+ATTRIBUTES = "attributes"
+KNOWN_FIELDS = frozenset({ATTRIBUTES})
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """What every pre-training objective provides (a ``torch.nn.Module`` owning its heads).
+
+    The life of an objective inside a composition (``ssrec.compose``):
+
+    1. The registered factory builds it from its hyper-parameters alone (``mask_ratio=0.2``, ...).
+    2. The composition checks ``requires`` against the backbone's capabilities and ``fields`` against the
+       data set, and refuses an impossible composition with a sentence that says why.
+    3. ``setup(context)`` creates the heads, whose sizes depend on the backbone and the data.
+    4. Every training step calls ``loss(batch, step)``: the objective corrupts the batch itself, with
+       tensor operations on the batch's device and ``step.generator``, asks ``step`` for encoder passes
+       (memoised, so objectives that use the same corrupted view share one forward) and returns a scalar.
+
+    Attributes:
+        name: the registered name (set by ``ssrec.create_objective`` when the class has none).
+        requires: encoder capabilities it needs (``PER_POSITION`` for per-position targets).
+        fields: data fields it needs (``ATTRIBUTES``).
+    """
+
+    name: str
+    requires: frozenset[str]
+    fields: frozenset[str]
+
+    def setup(self, context: Any) -> None:
+        """Create the heads for ``context`` (an ``ssrec.objective_context.ObjectiveContext``)."""
+        ...
+
+    def loss(self, batch: Any, step: Any) -> torch.Tensor:
+        """The objective's loss (a scalar) on ``batch`` (``PretrainBatch``), using ``step`` (``StepContext``)."""
+        ...
+
+
+def require_fields(fields: frozenset[str] | set[str], available: frozenset[str] | set[str], who: str,
+                   data_name: str) -> None:
+    """Raise a ``ValueError`` naming ``who`` and the data fields ``data_name`` lacks, if any."""
+    missing = set(fields) - set(available)
+    if missing:
+        raise ValueError(f"{who} needs item {', '.join(sorted(missing))}, but data set {data_name!r} has none "
+                         f"(pass an attributes file, or leave {who} out)")

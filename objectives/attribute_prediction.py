@@ -1,0 +1,49 @@
+"""Multi-label attribute prediction from per-position outputs: the common core of AAP and MAP.
+
+At the selected positions t of the masked view, every attribute a is scored sigmoid((W h_t) . e_a)
+against the multi-hot attributes of the ORIGINAL item at t, with binary cross-entropy summed over
+positions and attributes (column 0, the unused PAD attribute, included with target 0, as released).
+It is computed from logits (``binary_cross_entropy_with_logits``), the same function as the release's
+sigmoid followed by ``BCELoss`` without its clamp of log at -100.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssrec.composition import ObjectiveContext, StepContext
+from ssrec.contracts import ATTRIBUTES, PER_POSITION
+from ssrec.corruption import MaskedItems
+from ssrec.pretrain_data import PretrainBatch
+
+from ssrec.objectives.heads import check_reduction, projection, reduce
+
+
+class AttributePrediction(nn.Module):
+    """Base class: subclasses choose the scored positions in ``positions``."""
+
+    requires = frozenset({PER_POSITION})
+    fields = frozenset({ATTRIBUTES})
+    default_weight = 1.0
+
+    def __init__(self, *, mask_ratio: float = 0.2, reduction: str = "sum") -> None:
+        super().__init__()
+        self.mask_ratio = mask_ratio
+        self.reduction = check_reduction(reduction)
+        self.spec = {"mask_ratio": mask_ratio, "reduction": reduction}
+
+    def setup(self, context: ObjectiveContext) -> None:
+        self.projection = projection(context)
+
+    def positions(self, view: MaskedItems) -> torch.Tensor:
+        """Bool (B, L): the positions scored."""
+        raise NotImplementedError
+
+    def loss(self, batch: PretrainBatch, step: StepContext) -> torch.Tensor:
+        view, hidden = step.masked_items(batch, self.mask_ratio)  # (B, L), (B, L, H)
+        where = self.positions(view)  # (B, L)
+        logits = self.projection(hidden[where]) @ step.attribute_embeddings.weight.T  # (T, A)
+        targets = step.data.multi_hot(batch.items[where])  # (T, A)
+        losses = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")  # (T, A)
+        return reduce(losses, self.reduction)
