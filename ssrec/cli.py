@@ -1,4 +1,4 @@
-"""The ``ssrec`` command line: plugins, finetune, evaluate, run."""
+"""The ``ssrec`` command line: plugins, pretrain, finetune, evaluate, run, import-checkpoint."""
 from __future__ import annotations
 
 import argparse
@@ -26,10 +26,18 @@ from ssrec.sampling import UserItemIndex, sample_distinct_negatives
 
 log = logging.getLogger("ssrec")
 NEGATIVES_PER_USER = 99
+RUN_PRETRAIN_EPOCHS = 10  # ssrec run: most of S3-Rec's gain comes in the first epochs
 TABLE_METRICS = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+def _literal(value: str) -> Any:
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
 
 def _backbone_options(pairs: Sequence[str]) -> dict[str, Any]:
     """Parse ``KEY=VALUE`` pairs; values are Python literals (numbers, booleans, strings)."""
@@ -38,10 +46,41 @@ def _backbone_options(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--backbone-option {pair!r}: expected KEY=VALUE, e.g. dropout=0.2")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
+        out[key] = _literal(value)
+    return out
+
+
+def _objective_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"--objectives {text!r}: expected comma-separated names, e.g. aap,mip,map,sp")
+    return names
+
+
+def _objective_weights(names: list[str], text: str | None) -> dict[str, float]:
+    """``--weights 0.2,1,1,0.5``, one number per objective in the same order (None: each objective's default)."""
+    if text is None:
+        return {}
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != len(names):
+        raise ValueError(f"--weights {text!r}: {len(parts)} weights for {len(names)} objectives ({','.join(names)})")
+    try:
+        return {name: float(p) for name, p in zip(names, parts)}
+    except ValueError:
+        raise ValueError(f"--weights {text!r}: expected numbers, e.g. 0.2,1,1,0.5") from None
+
+
+def _objective_options(pairs: Sequence[str], names: list[str]) -> dict[str, dict[str, Any]]:
+    """``--objective-option mip.num_negatives=8`` pairs -> {objective: {option: value}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        objective, dot, option = key.partition(".")
+        if not sep or not dot or not option:
+            raise ValueError(f"--objective-option {pair!r}: expected OBJECTIVE.KEY=VALUE, e.g. mip.num_negatives=8")
+        if objective not in names:
+            raise ValueError(f"--objective-option {pair!r}: {objective!r} is not among the objectives {names}")
+        out.setdefault(objective, {})[option] = _literal(value)
     return out
 
 
@@ -86,10 +125,48 @@ def _load_data(args: argparse.Namespace) -> SequenceDataset:
     return dataset
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
-    if (out / "model.pt").exists() and not overwrite:
-        raise FileExistsError(f"{out} already holds a run (model.pt); choose another --out or pass --overwrite")
+def _prepare_out(out: Path, overwrite: bool, product: str = "model.pt") -> None:
+    if (out / product).exists() and not overwrite:
+        raise FileExistsError(f"{out} already holds a run ({product}); choose another --out or pass --overwrite")
     out.mkdir(parents=True, exist_ok=True)
+
+
+def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path, *, epochs: int,
+                  batch_size: int) -> dict[str, Any]:
+    """Compose --backbone with --objectives, pre-train, write pretrained.pt (+ every k epochs) and pretrain.json."""
+    from ssrec.composition import compose
+    from ssrec.pretrain_data import pretrain_data
+    from ssrec.pretraining import PretrainConfig, pretrain
+
+    names = _objective_list(args.objectives)
+    weights = _objective_weights(names, args.weights)
+    options = _objective_options(args.objective_option, names)
+    torch.manual_seed(args.seed)
+    backbone_options = {"max_len": args.max_len, **_backbone_options(args.backbone_option)}
+    encoder = create_backbone(args.backbone, num_items=dataset.num_items, **backbone_options)
+    objectives = [ssrec.create_objective(name, **options.get(name, {})) for name in names]
+    model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
+    _prepare_out(out, args.overwrite, "pretrained.pt")
+    data = pretrain_data(dataset, args.max_len)
+    config = PretrainConfig(epochs=epochs, batch_size=batch_size, lr=args.lr, seed=args.seed,
+                            device=_device(args.device), bucketing=args.bucketing,
+                            checkpoint_every=args.checkpoint_every)
+    log.info("pre-training %s with %s on %s: %d samples per epoch, %d epochs, device %s", args.backbone,
+             ", ".join(f"{n} x{w:g}" for n, w in model.weights.items()), dataset.name, data.num_samples, epochs,
+             config.device)
+    settings = {"data": str(args.data) if args.data else "synthetic", "attributes": args.attributes and str(args.attributes),
+                "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "max_len": args.max_len,
+                "objectives": {n: {"weight": model.weights[n], "options": options.get(n, {})} for n in names}}
+    result = pretrain(model, data, config, out=out, checkpoint_extra={
+        "config": settings, "dataset": {"name": dataset.name, "num_items": dataset.num_items,
+                                        "num_users": dataset.num_users}})
+    record = {"dataset": dataset.name, "seed": args.seed, "samples_per_epoch": data.num_samples,
+              "config": {**settings, "pretrain": dataclasses.asdict(config)}, "epochs_run": result.epochs_run,
+              "seconds": round(result.seconds, 2), "history": result.history, "ssrec_version": ssrec.__version__}
+    _write_json(out / "pretrain.json", record)
+    log.info("pre-trained %d epochs in %.1fs (%.1fs per epoch); wrote %s", result.epochs_run, result.seconds,
+             result.seconds / max(result.epochs_run, 1), out / "pretrained.pt")
+    return record
 
 
 def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
@@ -145,6 +222,16 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    dataset = _load_data(args)
+    record = _pretrain_run(args, dataset, Path(args.out), epochs=args.epochs, batch_size=args.batch_size)
+    last = record["history"][-1]
+    print(f"{Path(args.out) / 'pretrained.pt'}: {args.backbone} pre-trained {record['epochs_run']} epochs "
+          f"({record['seconds']:.1f}s, {record['samples_per_epoch']} samples per epoch); last epoch: "
+          + ", ".join(f"{k} {last[k]:.4g}" for k in ("loss", *record["config"]["objectives"])))
+    return 0
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
     result, record, _, _ = _finetune_run(args, dataset, Path(args.out))
@@ -189,6 +276,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.data:
         log.info("no --data: using the embedded synthetic data set (%s)", dataset.describe())
     out = Path(args.out or f"runs/{dataset.name}-{args.backbone}-{time.strftime('%Y%m%d-%H%M%S')}")
+    label = f"{args.backbone} (fine-tuned)"
+    if args.objectives != "none":
+        if args.init:
+            raise ValueError("ssrec run: --init and pre-training exclude each other; pass --objectives none to "
+                             "fine-tune from --init")
+        _prepare_out(out, args.overwrite)
+        _pretrain_run(args, dataset, out, epochs=args.pretrain_epochs, batch_size=args.pretrain_batch_size)
+        args.init = str(out / "pretrained.pt")
+        label = f"{args.backbone} ({args.objectives})"
     result, record, split, encoder = _finetune_run(args, dataset, out)
     from ssrec.baselines import popularity_scorer
 
@@ -197,7 +293,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     rows = []
     for protocol in ("full", "sampled"):
         for model, scorer in (("popularity", popularity_scorer(split)),
-                              (f"{args.backbone} (fine-tuned)", encoder_scorer(encoder))):
+                              (label, encoder_scorer(encoder))):
             rows.append((model, protocol, evaluate(scorer, split, "test", protocol, negatives)))
     print(f"\n{dataset.describe()}\ntest metrics, best validation epoch {result.best_epoch} of {result.epochs_run}"
           f" ({result.seconds:.1f}s); run folder: {out}\n")
@@ -210,6 +306,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--data", required=required, help="S3-Rec .txt or RecBole .inter file")
     p.add_argument("--attributes", help="item attributes: S3-Rec _item2attributes.json or RecBole .item")
+
+
+def _add_pretrain_args(p: argparse.ArgumentParser, allow_none: bool) -> None:
+    p.add_argument("--objectives", default="aap,mip,map,sp",
+                   help="comma-separated registered objectives (ssrec plugins); default: S3-Rec's four"
+                        + ("; none: fine-tune without pre-training" if allow_none else ""))
+    p.add_argument("--weights", help="one weight per objective, same order (default: each objective's own, "
+                                     "S3-Rec's 0.2,1,1,0.5)")
+    p.add_argument("--objective-option", action="append", default=[], metavar="OBJ.KEY=VALUE",
+                   help="objective option, e.g. mip.num_negatives=8 (repeatable)")
+    p.add_argument("--checkpoint-every", type=int, default=10, help="epochs between pre-training checkpoints")
 
 
 def _add_eval_args(p: argparse.ArgumentParser, protocol: str) -> None:
@@ -249,6 +356,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plugins)
 
+    p = sub.add_parser("pretrain", help="self-supervised pre-training; writes pretrained.pt and pretrain.json")
+    _add_data_args(p)
+    p.add_argument("--backbone", default="transformer", help="a registered backbone (ssrec plugins)")
+    p.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="backbone hyper-parameter, e.g. dropout=0.2 (repeatable)")
+    _add_pretrain_args(p, allow_none=False)
+    p.add_argument("--epochs", type=int, default=100, help="released: 100-150; most of the gain comes in 20")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-len", type=int, default=50)
+    p.add_argument("--no-bucketing", dest="bucketing", action="store_false",
+                   help="plain random batches as released (default: length-bucketed batches, same samples)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, or auto")
+    p.add_argument("--out", required=True, help="run folder for pretrained.pt, checkpoints and pretrain.json")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.set_defaults(func=cmd_pretrain)
+
     p = sub.add_parser("finetune", help="next-item fine-tuning with early stopping; writes model.pt, metrics.json")
     _add_data_args(p)
     _add_finetune_args(p)
@@ -269,9 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-heads", type=int, default=2, help="attention heads (not recorded in the release)")
     p.set_defaults(func=cmd_import_checkpoint)
 
-    p = sub.add_parser("run", help="the whole pipeline; with no arguments on an embedded synthetic data set")
+    p = sub.add_parser("run", help="pre-training then fine-tuning; with no arguments on an embedded synthetic data set")
     _add_data_args(p, required=False)
     _add_finetune_args(p, out_required=False)
+    _add_pretrain_args(p, allow_none=True)
+    p.add_argument("--pretrain-epochs", type=int, default=RUN_PRETRAIN_EPOCHS)
+    p.add_argument("--pretrain-batch-size", type=int, default=100)
+    p.set_defaults(backbone="transformer")
     _add_eval_args(p, "full")
     p.set_defaults(func=cmd_run)
     return parser

@@ -47,7 +47,8 @@ class PretrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def pretrained_payload(model: PretrainModel, config: PretrainConfig, epoch: int, **extra: Any) -> dict[str, Any]:
+def pretrained_payload(model: PretrainModel, config: PretrainConfig, epoch: int,
+                       extra: dict[str, Any]) -> dict[str, Any]:
     """The extra checkpoint entries of a pre-trained encoder: objectives, weights, heads and settings."""
     heads = {k: v.detach().cpu() for k, v in model.state_dict().items() if not k.startswith("encoder.")}
     objectives = {name: {"weight": model.weights[name], "spec": dict(getattr(o, "spec", {}))}
@@ -107,9 +108,9 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
                  "  ".join(f"{k} {logs[k]:.2f}" for k in model.objectives), logs["seconds"])
         if out is not None and config.checkpoint_every and epoch % config.checkpoint_every == 0 and epoch < config.epochs:
             save_checkpoint(out / f"pretrained-epoch-{epoch}.pt", model.encoder, kind="pretrained",
-                            **pretrained_payload(model, config, epoch, **extra))
+                            **pretrained_payload(model, config, epoch, extra))
     if out is not None:
         save_checkpoint(out / "pretrained.pt", model.encoder, kind="pretrained",
-                        **pretrained_payload(model, config, epoch, **extra))
+                        **pretrained_payload(model, config, epoch, extra))
     model.eval()
     return PretrainResult(epoch, time.perf_counter() - start, history)

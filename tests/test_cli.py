@@ -80,13 +80,69 @@ def test_evaluate_refuses_a_checkpoint_of_another_catalogue(tmp_path, data_file,
 
 
 def test_run_on_the_embedded_default_prints_a_table(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "ssrec", "run", "--epochs", "2", "--out", str(tmp_path / "r")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "ssrec", "run", "--pretrain-epochs", "1", "--epochs", "2",
+                           "--out", str(tmp_path / "r")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "sasrec (fine-tuned)" in proc.stdout and "popularity" in proc.stdout and "NDCG@10" in proc.stdout
+    assert "transformer (aap,mip,map,sp)" in proc.stdout and "popularity" in proc.stdout and "NDCG@10" in proc.stdout
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["dataset"] == "synthetic"
+    assert json.loads((tmp_path / "r" / "pretrain.json").read_text())["epochs_run"] == 1
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["config"]["init"]["skipped"] == []
 
 
 def test_console_script_is_installed():
     proc = subprocess.run(["ssrec", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("ssrec ")
+
+
+@pytest.fixture()
+def data_with_attributes(tmp_path):
+    data = make_synthetic(num_users=60, num_items=50, num_categories=5, max_len=15, seed=2)
+    path = tmp_path / "Small.txt"
+    path.write_text("".join(f"{u} {' '.join(map(str, data.sequence(i)))}\n" for i, u in enumerate(data.users)))
+    attrs = {str(i): data.attributes.of(i).tolist() for i in range(1, data.num_items + 1) if len(data.attributes.of(i))}
+    (tmp_path / "Small_item2attributes.json").write_text(json.dumps(attrs))
+    return path, tmp_path / "Small_item2attributes.json"
+
+
+def test_pretrain_writes_checkpoints_that_finetune_loads(tmp_path, data_with_attributes, caplog):
+    from ssrec.checkpoint import load_checkpoint
+
+    data, attrs = data_with_attributes
+    out = tmp_path / "pre"
+    assert main(["-q", "pretrain", "--data", str(data), "--attributes", str(attrs), "--backbone", "transformer",
+                 "--objectives", "aap,mip,map,sp", "--weights", "0.2,1,1,0.5", "--epochs", "2", "--checkpoint-every", "1",
+                 "--max-len", "15", "--backbone-option", "hidden_size=16", "--seed", "1", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["pretrain.json", "pretrained-epoch-1.pt", "pretrained.pt"]
+    payload = load_checkpoint(out / "pretrained.pt")
+    assert payload["kind"] == "pretrained" and payload["backbone"]["name"] == "transformer"
+    assert payload["backbone"]["spec"]["hidden_size"] == 16 and payload["pretrain_epoch"] == 2
+    assert payload["objectives"]["aap"]["weight"] == 0.2 and "attribute_embeddings.weight" in payload["heads"]
+    record = json.loads((out / "pretrain.json").read_text())
+    assert record["epochs_run"] == 2 and set(record["history"][0]) >= {"loss", "aap", "mip", "map", "sp"}
+    with caplog.at_level(logging.INFO, logger="ssrec"):
+        assert main(["finetune", "--data", str(data), "--backbone", "transformer", "--init", str(out / "pretrained.pt"),
+                     "--max-len", "15", "--backbone-option", "hidden_size=16", "--epochs", "1", "--protocol", "full",
+                     "--out", str(tmp_path / "ft")]) == 0
+    assert "loaded 36 tensors (embedding_norm, item_embeddings, layers, position_embeddings), skipped 0" in caplog.text
+
+
+def test_pretrain_refuses_an_impossible_composition_before_writing(tmp_path, data_file, caplog):
+    out = tmp_path / "pre"
+    with caplog.at_level(logging.ERROR):
+        assert main(["pretrain", "--data", str(data_file), "--objectives", "mip,map", "--out", str(out)]) == 2
+    assert "objective 'map' needs item attributes, but data set 'Tiny' has none" in caplog.text
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--weights", "1,2,3"], "3 weights for 2 objectives"),
+    (["--weights", "1,x"], "expected numbers"),
+    (["--objective-option", "aap.mask_ratio=0.3"], "'aap' is not among the objectives"),
+    (["--objective-option", "mip.num_negatives=0"], "num_negatives must be >= 1"),
+    (["--objectives", ","], "expected comma-separated names"),
+])
+def test_pretrain_option_errors_say_why(tmp_path, data_file, caplog, extra, message):
+    with caplog.at_level(logging.ERROR):
+        assert main(["pretrain", "--data", str(data_file), "--objectives", "mip,sp", *extra,
+                     "--out", str(tmp_path / "pre")]) == 2
+    assert message in caplog.text
