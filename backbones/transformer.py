@@ -18,6 +18,7 @@ from torch import nn
 
 from ssrec.contracts import BIDIRECTIONAL, CAUSAL, PER_POSITION
 from ssrec.nn.attention import attention, attention_mask
+from ssrec.nn.dropout import Dropout
 
 LAYER_NORM_EPS = 1e-12
 
@@ -36,7 +37,7 @@ class SelfAttention(nn.Module):
         self.value = nn.Linear(hidden_size, hidden_size)
         self.output = nn.Linear(hidden_size, hidden_size)
         self.norm = nn.LayerNorm(hidden_size, eps=LAYER_NORM_EPS)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.attention_dropout = attention_dropout
         self.implementation = implementation
 
@@ -44,13 +45,17 @@ class SelfAttention(nn.Module):
         B, L, H = x.shape
         return x.view(B, L, self.num_heads, H // self.num_heads).transpose(1, 2)  # (B, heads, L, d)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """(B, L, H) -> (B, L, H); with ``last_only`` only the last position is computed: (B, 1, H)."""
         B, L, H = x.shape
-        q, k, v = self._heads(self.query(x)), self._heads(self.key(x)), self._heads(self.value(x))
+        queries = x[:, -1:] if last_only else x  # (B, Lq, H)
+        if last_only:
+            mask = mask[..., -1:, :]  # (B, 1, 1, L)
+        q, k, v = self._heads(self.query(queries)), self._heads(self.key(x)), self._heads(self.value(x))
         p = self.attention_dropout if self.training else 0.0
-        context = attention(q, k, v, mask, dropout_p=p, implementation=self.implementation)  # (B, heads, L, d)
-        context = context.transpose(1, 2).reshape(B, L, H)  # (B, L, H)
-        return self.norm(self.dropout(self.output(context)) + x)
+        context = attention(q, k, v, mask, dropout_p=p, implementation=self.implementation)  # (B, heads, Lq, d)
+        context = context.transpose(1, 2).reshape(B, queries.shape[1], H)  # (B, Lq, H)
+        return self.norm(self.dropout(self.output(context)) + queries)
 
 
 class FeedForward(nn.Module):
@@ -61,7 +66,7 @@ class FeedForward(nn.Module):
         self.up = nn.Linear(hidden_size, inner_size)
         self.down = nn.Linear(inner_size, hidden_size)
         self.norm = nn.LayerNorm(hidden_size, eps=LAYER_NORM_EPS)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.dropout(self.down(F.gelu(self.up(x)))) + x)  # (B, L, H)
@@ -74,8 +79,8 @@ class TransformerLayer(nn.Module):
         self.attention = SelfAttention(hidden_size, num_heads, dropout, attention_dropout, implementation)
         self.feed_forward = FeedForward(hidden_size, inner_size, dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.feed_forward(self.attention(x, mask))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        return self.feed_forward(self.attention(x, mask, last_only))
 
 
 class Transformer(nn.Module):
@@ -86,12 +91,12 @@ class Transformer(nn.Module):
         max_len: L, the longest input; sequences are left-padded to it.
         causal: the default mode (False: bidirectional, as in S3-Rec pre-training).
         allow_bidirectional: False makes a causal-only backbone (SASRec) that refuses ``causal=False``.
-        attention: the attention implementation, ``"eager"`` or ``"sdpa"``.
+        attention: the attention implementation, ``"auto"``, ``"eager"`` or ``"sdpa"`` (``ssrec.nn.attention``).
     """
 
     def __init__(self, num_items: int, *, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 2,
                  inner_size: int = 256, max_len: int = 50, dropout: float = 0.5, attention_dropout: float = 0.5,
-                 causal: bool = False, allow_bidirectional: bool = True, attention: str = "sdpa",
+                 causal: bool = False, allow_bidirectional: bool = True, attention: str = "auto",
                  initializer_range: float = 0.02) -> None:
         super().__init__()
         if not allow_bidirectional and not causal:
@@ -109,7 +114,7 @@ class Transformer(nn.Module):
         self.item_embeddings = nn.Embedding(num_items + 2, hidden_size, padding_idx=0)
         self.position_embeddings = nn.Embedding(max_len, hidden_size)
         self.embedding_norm = nn.LayerNorm(hidden_size, eps=LAYER_NORM_EPS)
-        self.embedding_dropout = nn.Dropout(dropout)
+        self.embedding_dropout = Dropout(dropout)
         self.layers = nn.ModuleList(
             TransformerLayer(hidden_size, num_heads, inner_size, dropout, attention_dropout, attention)
             for _ in range(num_layers))
@@ -133,6 +138,16 @@ class Transformer(nn.Module):
 
     def encode(self, items: torch.Tensor, *, causal: bool | None = None) -> torch.Tensor:
         """Left-padded item ids (B, L <= max_len) -> hidden states (B, L, H)."""
+        return self._run(items, causal, last_only=False)
+
+    def summarize(self, items: torch.Tensor, *, causal: bool | None = None) -> torch.Tensor:
+        """The output at the last position (B, H), equal to ``encode(items)[:, -1]``.
+
+        The last layer computes queries, attention and the feed-forward block for that position only.
+        """
+        return self._run(items, causal, last_only=True)[:, -1]
+
+    def _run(self, items: torch.Tensor, causal: bool | None, last_only: bool) -> torch.Tensor:
         causal = self.default_causal if causal is None else causal
         if not causal and BIDIRECTIONAL not in self.capabilities:
             raise ValueError(f"backbone {getattr(self, 'name', 'sasrec')!r} is causal only; "
@@ -146,9 +161,9 @@ class Transformer(nn.Module):
         x = self.item_embeddings(items) + self.position_embeddings(positions)[None]  # (B, L, H)
         x = self.embedding_dropout(self.embedding_norm(x))
         mask = attention_mask(items, causal=causal)  # (B, 1, L, L)
-        for layer in self.layers:
-            x = layer(x, mask)
-        return x  # (B, L, H)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, mask, last_only and i == len(self.layers) - 1)
+        return x  # (B, L, H), or (B, 1, H) with last_only
 
     def forward(self, items: torch.Tensor, *, causal: bool | None = None) -> torch.Tensor:
         return self.encode(items, causal=causal)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ssrec.contracts import ATTRIBUTES, KNOWN_FIELDS, require_capabilities, require_fields
+from ssrec.contracts import ATTRIBUTES, KNOWN_FIELDS, require_capabilities, require_fields, sequence_summary
 from ssrec.corruption import MaskedItems, mask_items
 from ssrec.data.dataset import SequenceDataset
 from ssrec.plugins import create_objective
@@ -59,6 +59,10 @@ class StepContext:
     def encode(self, key: Any, items: torch.Tensor) -> torch.Tensor:
         """The encoder's output (B, L, H) for ``items`` in its default mode, computed once per ``key``."""
         return self.memo(("encode", key), lambda: self.encoder.encode(items))
+
+    def summarize(self, key: Any, items: torch.Tensor) -> torch.Tensor:
+        """The encoder's last-position output (B, H) for ``items`` in its default mode, once per ``key``."""
+        return self.memo(("summarize", key), lambda: sequence_summary(self.encoder, items))
 
     def masked_items(self, batch: PretrainBatch, ratio: float) -> tuple[MaskedItems, torch.Tensor]:
         """The batch masked with ``ratio`` (last item always masked) and its encoding (B, L, H), shared."""

@@ -37,6 +37,10 @@ class Encoder(Protocol):
             target and fine-tuning output layer.
         spec: the keyword arguments that rebuild this backbone with ``ssrec.create_backbone(name, **spec)``;
             checkpoints store it.
+
+    A backbone may also define ``summarize(items, *, causal=None) -> (B, H)``, the output at the last
+    position computed more cheaply than a full ``encode`` (the Transformer's last layer then works on
+    one query); ``sequence_summary`` uses it when present.
     """
 
     hidden_size: int
@@ -52,6 +56,14 @@ class Encoder(Protocol):
         positions are unspecified and never read. Raises ``ValueError`` for a mode the backbone lacks.
         """
         ...
+
+
+def sequence_summary(encoder: Encoder, items: torch.Tensor, *, causal: bool | None = None) -> torch.Tensor:
+    """The encoder's output at the last position (B, H): ``summarize`` where defined, else ``encode(...)[:, -1]``."""
+    summarize = getattr(encoder, "summarize", None)
+    if summarize is not None:
+        return summarize(items, causal=causal)
+    return encoder.encode(items, causal=causal)[:, -1]
 
 
 def require_capabilities(encoder: Encoder, needed: frozenset[str] | set[str], who: str) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ssrec.batching import trim_leading_padding
+from ssrec.contracts import sequence_summary
 from ssrec.data.split import LeaveOneOut, Split
 
 Protocol = Literal["full", "sampled"]
@@ -40,7 +41,7 @@ def metrics_from_ranks(ranks: torch.Tensor) -> dict[str, float]:
 def encoder_scorer(encoder: torch.nn.Module) -> Scorer:
     """Score every item id as h_last . e_i, h_last = the causal output at the last position."""
     def score(inputs: torch.Tensor) -> torch.Tensor:
-        h = encoder.encode(inputs, causal=True)[:, -1, :]  # (B, H)
+        h = sequence_summary(encoder, inputs, causal=True)  # (B, H)
         return h @ encoder.item_embeddings.weight.T  # (B, N + 2)
     return score
 

@@ -92,8 +92,8 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
             optimizer.step()
             for name, value in (("loss", total), *parts.items()):
                 sums[name] = sums.get(name, 0.0) + value.detach()
-            if step % 200 == 0 and not math.isfinite(float(total)):
-                raise FloatingPointError(f"pre-training loss is {float(total)} at epoch {epoch}, step {step}; "
+            if step % 200 == 0 and not math.isfinite(float(total.detach())):
+                raise FloatingPointError(f"pre-training loss is {float(total.detach())} at epoch {epoch}, step {step}; "
                                          f"stopping (checkpoints written so far are kept)")
         logs = {"epoch": epoch, **{k: float(v) / len(batches) for k, v in sums.items()},
                 "seconds": time.perf_counter() - t0}

@@ -104,7 +104,8 @@ def test_causal_backbone_pretrains_unidirectionally(dataset, monkeypatch):
 
     data = pretrain_data(dataset, max_len=10)
     modes = []
-    original = sasrec.encode
-    monkeypatch.setattr(sasrec, "encode", lambda items, causal=None: modes.append(causal) or original(items, causal=causal))
+    for method in ("encode", "summarize"):
+        original = getattr(sasrec, method)
+        monkeypatch.setattr(sasrec, method, lambda items, causal=None, _f=original: modes.append(causal) or _f(items, causal=causal))
     model(data.batch(torch.arange(16)), data, torch.Generator().manual_seed(0))
     assert modes == [None, None]  # the backbone's default mode: causal for SASRec

@@ -1,7 +1,9 @@
 """Multi-head attention as one function with named implementations.
 
 ``eager`` is the reference and the specification; ``sdpa`` calls torch's fused kernels
-(``scaled_dot_product_attention``). Both take a boolean mask where True means "may attend"; masks built
+(``scaled_dot_product_attention``); ``auto`` picks by device: ``sdpa`` on accelerators and whenever no
+dropout is applied, ``eager`` for CPU training with attention dropout, where torch's fused CPU kernel
+draws its dropout mask about three times slower than ``ssrec.nn.dropout``. Both take a boolean mask where True means "may attend"; masks built
 by ``attention_mask`` always let a query attend to itself, so no row is ever fully masked and outputs
 at PAD positions (never read) stay finite.
 """
@@ -12,6 +14,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from ssrec.nn.dropout import dropout
 
 AttentionFn = Callable[..., torch.Tensor]
 
@@ -34,8 +38,7 @@ def eager_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: tor
     scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])  # (B, heads, L, L)
     scores = scores.masked_fill(~mask, float("-inf"))
     probs = torch.softmax(scores, dim=-1)
-    if dropout_p > 0.0:
-        probs = F.dropout(probs, p=dropout_p, training=True)
+    probs = dropout(probs, dropout_p)
     return probs @ v  # (B, heads, L, d)
 
 
@@ -45,11 +48,19 @@ def sdpa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
 
 
-IMPLEMENTATIONS: dict[str, AttentionFn] = {"eager": eager_attention, "sdpa": sdpa_attention}
+def auto_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, *,
+                   dropout_p: float = 0.0) -> torch.Tensor:
+    """``sdpa`` on accelerators and without dropout; ``eager`` for CPU training with attention dropout."""
+    if q.device.type == "cpu" and dropout_p > 0.0:
+        return eager_attention(q, k, v, mask, dropout_p=dropout_p)
+    return sdpa_attention(q, k, v, mask, dropout_p=dropout_p)
+
+
+IMPLEMENTATIONS: dict[str, AttentionFn] = {"eager": eager_attention, "sdpa": sdpa_attention, "auto": auto_attention}
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, *,
-              dropout_p: float = 0.0, implementation: str = "sdpa") -> torch.Tensor:
+              dropout_p: float = 0.0, implementation: str = "auto") -> torch.Tensor:
     """Dispatch to a named implementation (see ``IMPLEMENTATIONS``). ``dropout_p`` must be 0 at eval time."""
     try:
         fn = IMPLEMENTATIONS[implementation]

@@ -95,3 +95,14 @@ def test_sasrec_preset_is_causal_only():
 def test_too_long_input_is_refused():
     with pytest.raises(ValueError, match="exceeds max_len=10"):
         Transformer(N, max_len=10).encode(torch.ones(1, 11, dtype=torch.long))
+
+
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("implementation", ["eager", "sdpa"])
+def test_summarize_equals_the_last_position_of_encode(causal, implementation):
+    torch.manual_seed(0)
+    model = Transformer(30, max_len=12, attention=implementation).eval()
+    items = torch.randint(1, 31, (6, 9))
+    items[:3, :4] = 0  # left padding
+    full = model.encode(items, causal=causal)[:, -1]
+    assert torch.allclose(model.summarize(items, causal=causal), full, atol=1e-6)

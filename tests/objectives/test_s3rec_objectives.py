@@ -183,12 +183,15 @@ def test_sp_equals_the_loop_reference_with_three_separate_passes(setup):
 @torch.no_grad()
 def test_total_is_the_weighted_sum_and_masked_objectives_share_one_pass(setup, monkeypatch):
     _, data, model, batch = setup
-    calls: list[tuple[int, ...]] = []
-    original = model.encoder.encode
-    monkeypatch.setattr(model.encoder, "encode", lambda items, **kw: calls.append(tuple(items.shape)) or original(items, **kw))
+    calls: list[tuple[str, tuple[int, ...]]] = []
+    for method in ("encode", "summarize"):
+        original = getattr(model.encoder, method)
+        monkeypatch.setattr(model.encoder, method, lambda items, _m=method, _f=original, **kw:
+                            calls.append((_m, tuple(items.shape))) or _f(items, **kw))
     total, parts = model(batch, data, torch.Generator().manual_seed(3))
     B, L = batch.items.shape
-    assert calls == [(B, L), (3 * B, L)]  # one masked pass for AAP, MIP and MAP; one batched SP pass
+    # one masked pass shared by AAP, MIP and MAP; one batched last-position pass over SP's 3B rows
+    assert calls == [("encode", (B, L)), ("summarize", (3 * B, L))]
     expected = 0.2 * parts["aap"] + parts["mip"] + parts["map"] + 0.5 * parts["sp"]
     assert total.item() == pytest.approx(expected.item(), rel=1e-6)
 
