@@ -29,6 +29,29 @@ _LAYER_PARTS = {"attention.query": "attention.query", "attention.key": "attentio
 _LAYER = re.compile(r"item_encoder\.layer\.(\d+)\.(\w+\.\w+)\.(weight|bias)$")
 HEAD_NAMES = ("attribute_embeddings.weight", "aap_norm.weight", "aap_norm.bias", "mip_norm.weight",
               "mip_norm.bias", "map_norm.weight", "map_norm.bias", "sp_norm.weight", "sp_norm.bias")
+#: released head tensor -> its parameter in an ssrec composition (``ssrec.compose``) of the S3-Rec objectives.
+COMPOSITION_NAMES = {"attribute_embeddings.weight": "attribute_embeddings.weight",
+                     **{f"{obj}_norm.{kind}": f"objectives.{obj}.projection.{kind}"
+                        for obj in ("aap", "mip", "map", "sp") for kind in ("weight", "bias")}}
+
+
+def load_released_heads(model: torch.nn.Module, heads: dict[str, torch.Tensor]) -> list[str]:
+    """Copy the released pre-training heads into a composition's objectives that exist; return the names loaded.
+
+    A head whose shape differs from the composition's (another hidden size or attribute count) is an error.
+    """
+    own = model.state_dict()
+    loaded = []
+    for released, name in COMPOSITION_NAMES.items():
+        if released not in heads or name not in own:
+            continue
+        if own[name].shape != heads[released].shape:
+            raise CheckpointError(f"released head {released} has shape {tuple(heads[released].shape)}, the "
+                                  f"composition's {name} {tuple(own[name].shape)}")
+        own[name] = heads[released]
+        loaded.append(name)
+    model.load_state_dict(own)
+    return loaded
 
 
 def ssrec_name(released: str) -> str | None:

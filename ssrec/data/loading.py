@@ -19,6 +19,8 @@ def load_dataset(data: str | Path, attributes: str | Path | None = None, *,
 
     Contract:
         * ``.txt``: S3-Rec format (:func:`read_s3rec`); ``attributes`` is the ``*_item2attributes.json``.
+          When ``attributes`` is None and a sibling ``<stem>_item2attributes.json`` exists, it is used
+          (logged at INFO), as the release does.
         * ``.inter``: RecBole atomic files (:func:`read_recbole`); ``attributes`` is the ``.item`` file.
           When ``attributes`` is None and a sibling ``<stem>.item`` exists, it is used (logged at INFO).
         * ``drop_short_users=None`` keeps each reader's default (S3-Rec: refuse short users; RecBole:
@@ -39,13 +41,18 @@ def load_dataset(data: str | Path, attributes: str | Path | None = None, *,
     if suffix == ".txt":
         if attribute_fields is not None:
             raise ValueError("attribute_fields selects fields of a RecBole .item file; S3-Rec .txt data has none")
+        attributes = attributes if attributes is not None else _sibling(path.with_name(f"{path.stem}_item2attributes.json"))
         return read_s3rec(path, attributes, **options)
     if suffix == ".inter":
-        if attributes is None:
-            sibling = path.with_suffix(".item")
-            if sibling.is_file():
-                log.info("using item attributes from %s", sibling)
-                attributes = sibling
+        attributes = attributes if attributes is not None else _sibling(path.with_suffix(".item"))
         return read_recbole(path, attributes, attribute_fields=attribute_fields, **options)
     kind = "a folder" if path.is_dir() else f"suffix {path.suffix or '(none)'!r}"
     raise DataFormatError(path, None, f"unknown data format ({kind}); expected .txt (S3-Rec) or .inter (RecBole)")
+
+
+def _sibling(candidate: Path) -> Path | None:
+    """``candidate`` if it is a file (logged: the attributes picked up beside the data), else None."""
+    if candidate.is_file():
+        log.info("using item attributes from %s", candidate)
+        return candidate
+    return None

@@ -81,3 +81,17 @@ def test_shared_data_sets_load(shared_data):
                                  "(3.72 per item)")
     movies = load_dataset(shared_data / "ml-100k" / "ml-100k.inter", attribute_fields=["class", "release_year"])
     assert movies.num_users == 943 and movies.attributes is not None
+
+
+def test_s3rec_attributes_beside_the_data_are_picked_up(tmp_path, caplog):
+    import json
+    import logging
+
+    from ssrec.data import load_dataset
+
+    (tmp_path / "Shop.txt").write_text("1 1 2 3\n2 2 3 4\n")
+    assert load_dataset(tmp_path / "Shop.txt").attributes is None
+    (tmp_path / "Shop_item2attributes.json").write_text(json.dumps({"1": [2], "4": [1, 3]}))
+    with caplog.at_level(logging.INFO):
+        data = load_dataset(tmp_path / "Shop.txt")
+    assert data.attributes.of(4).tolist() == [1, 3] and "Shop_item2attributes.json" in caplog.text
