@@ -3,8 +3,10 @@
 At the selected positions t of the masked view, every attribute a is scored sigmoid((W h_t) . e_a)
 against the multi-hot attributes of the ORIGINAL item at t, with binary cross-entropy summed over
 positions and attributes (column 0, the unused PAD attribute, included with target 0, as released).
-It is computed from logits (``binary_cross_entropy_with_logits``), the same function as the release's
-sigmoid followed by ``BCELoss`` without its clamp of log at -100.
+
+It is computed from the logits z and the item's attribute ids, without a dense multi-hot target:
+sum_a BCE(sigmoid(z_a), y_a) = sum_a softplus(z_a) - sum_{a in attrs} z_a. That is the release's
+sigmoid followed by ``BCELoss``, without its clamp of log at -100.
 """
 from __future__ import annotations
 
@@ -44,6 +46,6 @@ class AttributePrediction(nn.Module):
         view, hidden = step.masked_items(batch, self.mask_ratio)  # (B, L), (B, L, H)
         where = self.positions(view)  # (B, L)
         logits = self.projection(hidden[where]) @ step.attribute_embeddings.weight.T  # (T, A)
-        targets = step.data.multi_hot(batch.items[where])  # (T, A)
-        losses = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")  # (T, A)
-        return reduce(losses, self.reduction)
+        attributes = step.data.attribute_table[batch.items[where]]  # (T, K) ids, 0 = none
+        positive = (logits.gather(1, attributes) * (attributes != 0)).sum(1)  # (T,)
+        return reduce(F.softplus(logits).sum(1) - positive, self.reduction)

@@ -1,4 +1,4 @@
-"""Vectorized batch corruption for self-supervised objectives: masking, negatives, segments, attributes.
+"""Vectorized batch corruption for self-supervised objectives: masking, negatives, segments.
 
 Every function works on whole (B, L) tensors of left-padded item ids on their own device, drawing its
 randomness from a ``torch.Generator`` on that device: no per-sample Python loop, and a fixed seed gives
@@ -103,14 +103,3 @@ def segment_views(items: torch.Tensor, all_items: torch.Tensor, mask_id: int,
         negative=torch.where(keep, items, torch.where(segment, negatives, outside)),
         segment=segment)
 
-
-def multi_hot(attribute_table: torch.Tensor, items: torch.Tensor, num_attributes: int) -> torch.Tensor:
-    """Multi-hot attribute targets (T, A) of ``items`` (T,), from a padded table (N + 2, K), 0 = none.
-
-    Column 0 (the unused PAD attribute) is always 0, as in the release's targets.
-    """
-    ids = attribute_table[items]  # (T, K)
-    out = torch.zeros(len(items), num_attributes, device=items.device)
-    out.scatter_(1, ids, 1.0)
-    out[:, 0] = 0.0
-    return out

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ssrec.corruption import multi_hot
 from ssrec.data.dataset import SequenceDataset
 
 
@@ -67,12 +66,6 @@ class PretrainData:
             if value is not None:
                 setattr(self, name, value.to(device))
         return self
-
-    def multi_hot(self, items: torch.Tensor) -> torch.Tensor:
-        """Multi-hot attribute targets (T, num_attributes) of ``items`` (T,)."""
-        if self.attribute_table is None:
-            raise ValueError("this data set has no item attributes")
-        return multi_hot(self.attribute_table, items, self.num_attributes)
 
     def batch(self, samples: torch.Tensor) -> "PretrainBatch":
         """The samples at indices ``samples`` (B,), left-padded to the longest of them: (B, L)."""

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ssrec.corruption import mask_items, multi_hot, sample_excluding, segment_views
+from ssrec.corruption import mask_items, sample_excluding, segment_views
 
 MASK = 101
 
@@ -99,13 +99,3 @@ def test_segment_lengths_and_starts_are_uniform_and_views_are_consistent():
         window = views.negative[r][seg[r]]
         assert torch.equal(window, torch.arange(int(window[0]), int(window[0]) + len(window)))
 
-
-def test_multi_hot_matches_a_loop():
-    table = torch.tensor([[0, 0], [1, 3], [2, 0], [0, 0]])  # PAD, item 1 {1,3}, item 2 {2}, MASK
-    out = multi_hot(table, torch.tensor([1, 2, 3, 0, 1]), num_attributes=4)
-    expected = torch.zeros(5, 4)
-    for r, item in enumerate([1, 2, 3, 0, 1]):
-        for a in table[item].tolist():
-            if a:
-                expected[r, a] = 1
-    assert torch.equal(out, expected)

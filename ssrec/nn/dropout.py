@@ -19,8 +19,8 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
         return x
     if x.device.type != "cpu" or p >= 1.0:
         return F.dropout(x, p, training=True)
-    keep = torch.rand_like(x) >= p
-    return x * keep * (1.0 / (1.0 - p))
+    scale = torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))  # 1 / (1 - p) where kept, 0 elsewhere
+    return x * scale
 
 
 class Dropout(nn.Module):

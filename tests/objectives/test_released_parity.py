@@ -49,7 +49,9 @@ def compare(model, dataset, data, samples, monkeypatch) -> None:
     negatives = batch.items.clone()
     negatives[view.masked] = seen[0][:, 0]
     items = pad(batch.items)
-    attributes = data.multi_hot(items.flatten()).view(*items.shape, -1).long()
+    attributes = torch.zeros(*items.shape, dataset.attributes.num_attributes, dtype=torch.long)
+    for b, t in (items != 0).nonzero().tolist():  # the release's [max_len x attribute_size] lists
+        attributes[b, t, dataset.attributes.of(int(items[b, t]))] = 1
     released = released_from_ssrec(model, dataset.num_items, dataset.attributes.num_attributes)
     with torch.no_grad():
         theirs = released.pretrain(attributes, pad(view.items), items, pad(negatives), pad(segments.context),
