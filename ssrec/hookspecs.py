@@ -83,10 +83,40 @@ def ssrec_register_backbones(register: Register) -> None:
 def ssrec_register_objectives(register: Register) -> None:
     """Register pre-training objectives.
 
-    Same shape as ``ssrec_register_backbones``: ``factory`` is called with keyword arguments (the
-    objective's hyper-parameters) and returns the objective, a ``torch.nn.Module`` computing a
-    pre-training loss from an encoder's outputs. (The objective contract, ``Objective`` in
-    ``ssrec.contracts``, arrives with the S3-Rec objectives; no built-in objective is registered yet.)
+    Same shape as ``ssrec_register_backbones``: ``factory`` is called with the objective's own keyword
+    hyper-parameters only (``mask_ratio=0.2``, ``num_negatives=8``, ...) and returns a ``torch.nn.Module``
+    satisfying ``ssrec.contracts.Objective``:
+
+    - ``name``, ``requires`` (encoder capabilities, e.g. ``PER_POSITION``) and ``fields`` (data fields,
+      e.g. ``ATTRIBUTES``): ``ssrec.compose`` checks them against the backbone and the data set and
+      refuses an impossible composition with a sentence that says why. Optional ``default_weight``.
+    - ``setup(context)``: create the heads; ``context`` (``ssrec.composition.ObjectiveContext``) gives
+      ``hidden_size``, ``num_items`` and ``num_attributes``.
+    - ``loss(batch, step) -> scalar``: ``batch.items`` (B, L) are left-padded samples; corrupt them with
+      tensor operations on their device and ``step.generator`` (``ssrec.corruption`` has S3-Rec's
+      masking, negatives and segments), and get encoder outputs from ``step``:
+      ``step.masked_items(batch, ratio)`` (the shared masked view and its encoding, one pass for every
+      objective using the same ratio), ``step.encode(key, items)`` / ``step.summarize(key, items)``
+      (memoised per key), ``step.encoder.item_embeddings``, ``step.attribute_embeddings`` (one table
+      shared by all attribute objectives) and ``step.data`` (``ssrec.pretrain_data.PretrainData``).
+
+    Example (a complete objective plugin)::
+
+        class NextItem(torch.nn.Module):
+            name, requires, fields = "next-item", frozenset({"causal", "per_position"}), frozenset()
+
+            def setup(self, context):
+                self.head = torch.nn.Linear(context.hidden_size, context.hidden_size)
+
+            def loss(self, batch, step):
+                h = step.encoder.encode(batch.items, causal=True)[:, :-1]  # (B, L-1, H)
+                logits = self.head(h) @ step.encoder.item_embeddings.weight.T
+                targets = batch.items[:, 1:]
+                return torch.nn.functional.cross_entropy(logits[targets > 0], targets[targets > 0])
+
+        @hookimpl
+        def ssrec_register_objectives(register):
+            register("next-item", NextItem, description="causal next-item prediction")
     """
 
 
