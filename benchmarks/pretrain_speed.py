@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/released_s
 
 import ssrec  # noqa: E402
 from ssrec.composition import compose  # noqa: E402
-from ssrec.pretrain_data import pretrain_data  # noqa: E402
+from ssrec.pretrain_data import pretrain_samples  # noqa: E402
 from ssrec.pretraining import PretrainConfig, pretrain  # noqa: E402
 from tests.released_s3rec import ReleasedPretrainDataset, ReleasedS3Rec  # noqa: E402
 
@@ -40,7 +40,7 @@ def time_ssrec(dataset, device: torch.device, epochs: int, bucketing: bool) -> f
     torch.manual_seed(42)
     encoder = ssrec.create_backbone("transformer", num_items=dataset.num_items)
     model = compose(encoder, ["aap", "mip", "map", "sp"], dataset)
-    data = pretrain_data(dataset, 50)
+    data = pretrain_samples(dataset, 50)
     result = pretrain(model, data, PretrainConfig(epochs=epochs, device=str(device), bucketing=bucketing))
     return result.seconds / result.epochs_run
 

@@ -76,7 +76,7 @@ def main() -> None:
         return str(out / "pretrained.pt")
 
     def finetune(label: str, protocol: str, init: str | None, backbone: str) -> dict:
-        out = root / f"finetune-{label}-{protocol}"
+        out = root / f"finetune-{label}-{protocol}-p{args.patience}"
         if not (args.reuse and (out / "metrics.json").exists()):
             argv = ["finetune", "--data", data, "--backbone", backbone, "--protocol", protocol,
                     "--patience", str(args.patience), *common, "--out", str(out), "--overwrite"]

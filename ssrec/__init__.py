@@ -24,7 +24,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "save_checkpoint": "ssrec.checkpoint", "load_checkpoint": "ssrec.checkpoint",
     "rebuild_backbone": "ssrec.checkpoint",
     "compose": "ssrec.composition", "PretrainModel": "ssrec.composition",
-    "pretrain_data": "ssrec.pretrain_data", "PretrainConfig": "ssrec.pretraining", "pretrain": "ssrec.pretraining",
+    "pretrain_samples": "ssrec.pretrain_data", "PretrainConfig": "ssrec.pretraining", "pretrain": "ssrec.pretraining",
 }
 
 __all__ = ["__version__", "hookimpl", "list_backbones", "list_objectives", "create_backbone",

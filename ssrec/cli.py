@@ -135,7 +135,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
                   batch_size: int) -> dict[str, Any]:
     """Compose --backbone with --objectives, pre-train, write pretrained.pt (+ every k epochs) and pretrain.json."""
     from ssrec.composition import compose
-    from ssrec.pretrain_data import pretrain_data
+    from ssrec.pretrain_data import pretrain_samples
     from ssrec.pretraining import PretrainConfig, pretrain
 
     names = _objective_list(args.objectives)
@@ -147,7 +147,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     objectives = [ssrec.create_objective(name, **options.get(name, {})) for name in names]
     model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
     _prepare_out(out, args.overwrite, "pretrained.pt")
-    data = pretrain_data(dataset, args.max_len)
+    data = pretrain_samples(dataset, args.max_len)
     config = PretrainConfig(epochs=epochs, batch_size=batch_size, lr=args.lr, seed=args.seed,
                             device=_device(args.device), bucketing=args.bucketing,
                             checkpoint_every=args.checkpoint_every)

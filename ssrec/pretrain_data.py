@@ -85,7 +85,7 @@ class PretrainBatch:
     users: torch.Tensor
 
 
-def pretrain_data(dataset: SequenceDataset, max_len: int = 50) -> PretrainData:
+def pretrain_samples(dataset: SequenceDataset, max_len: int = 50) -> PretrainData:
     """Every prefix of each user's last ``max_len`` training items (see the module docstring)."""
     if max_len < 1:
         raise ValueError(f"max_len must be >= 1, got {max_len}")

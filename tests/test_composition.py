@@ -100,9 +100,9 @@ def test_bad_objective_options_say_why(name, kwargs, message):
 def test_causal_backbone_pretrains_unidirectionally(dataset, monkeypatch):
     sasrec = encoder(dataset.num_items, "sasrec")
     model = compose(sasrec, ["mip", "sp"], dataset)
-    from ssrec.pretrain_data import pretrain_data
+    from ssrec.pretrain_data import pretrain_samples
 
-    data = pretrain_data(dataset, max_len=10)
+    data = pretrain_samples(dataset, max_len=10)
     modes = []
     for method in ("encode", "summarize"):
         original = getattr(sasrec, method)

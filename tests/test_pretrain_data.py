@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ssrec.data import from_sequences, load_dataset
-from ssrec.pretrain_data import padded_attribute_table, pretrain_data
+from ssrec.pretrain_data import padded_attribute_table, pretrain_samples
 
 
 def released_prefixes(sequences: list[list[int]], max_len: int) -> list[list[int]]:
@@ -21,7 +21,7 @@ def released_prefixes(sequences: list[list[int]], max_len: int) -> list[list[int
 def test_samples_are_the_released_prefixes_left_padded():
     rng = np.random.default_rng(0)
     sequences = [list(rng.integers(1, 30, size=n)) for n in [3, 4, 9, 15, 40]]
-    data = pretrain_data(from_sequences(sequences, num_items=30), max_len=8)
+    data = pretrain_samples(from_sequences(sequences, num_items=30), max_len=8)
     expected = released_prefixes([[int(i) for i in s] for s in sequences], 8)
     assert data.num_samples == len(expected)
     batch = data.batch(torch.arange(data.num_samples))
@@ -33,7 +33,7 @@ def test_samples_are_the_released_prefixes_left_padded():
 
 
 def test_a_batch_is_trimmed_to_its_longest_sample():
-    data = pretrain_data(from_sequences([[1, 2, 3, 4, 5, 6]], num_items=6), max_len=50)
+    data = pretrain_samples(from_sequences([[1, 2, 3, 4, 5, 6]], num_items=6), max_len=50)
     batch = data.batch(torch.tensor([0, 1]))
     assert batch.items.tolist() == [[0, 1], [1, 2]]
 
@@ -48,4 +48,4 @@ def test_attribute_table_matches_the_mapping():
 
 def test_beauty_has_the_released_number_of_samples(shared_data):
     dataset = load_dataset(shared_data / "beauty" / "Beauty.txt")
-    assert pretrain_data(dataset, max_len=50).num_samples == 150_258
+    assert pretrain_samples(dataset, max_len=50).num_samples == 150_258

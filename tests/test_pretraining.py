@@ -9,7 +9,7 @@ import ssrec
 from ssrec.checkpoint import load_checkpoint, load_encoder_weights
 from ssrec.composition import compose
 from ssrec.data import make_synthetic
-from ssrec.pretrain_data import pretrain_data
+from ssrec.pretrain_data import pretrain_samples
 from ssrec.pretraining import PretrainConfig, pretrain
 
 
@@ -29,7 +29,7 @@ def test_same_seed_same_run(dataset):
     runs = []
     for _ in range(2):
         model = build(dataset)
-        result = pretrain(model, pretrain_data(dataset, 20), PretrainConfig(epochs=2, seed=5))
+        result = pretrain(model, pretrain_samples(dataset, 20), PretrainConfig(epochs=2, seed=5))
         runs.append((result.history, model.state_dict()))
     (h1, s1), (h2, s2) = runs
     assert [{k: v for k, v in h.items() if k != "seconds"} for h in h1] == \
@@ -40,13 +40,13 @@ def test_same_seed_same_run(dataset):
 
 def test_losses_fall(dataset):
     model = build(dataset)
-    history = pretrain(model, pretrain_data(dataset, 20), PretrainConfig(epochs=4, seed=0, lr=3e-3)).history
+    history = pretrain(model, pretrain_samples(dataset, 20), PretrainConfig(epochs=4, seed=0, lr=3e-3)).history
     for name in ("aap", "mip", "map"):
         assert history[-1][name] < history[0][name], (name, history)
 
 
 def test_released_random_batches_see_every_sample_once(dataset, monkeypatch):
-    data = pretrain_data(dataset, 20)
+    data = pretrain_samples(dataset, 20)
     seen = []
     original = data.batch
     monkeypatch.setattr(data, "batch", lambda samples: seen.append(samples.clone()) or original(samples))
@@ -58,7 +58,7 @@ def test_released_random_batches_see_every_sample_once(dataset, monkeypatch):
 
 def test_checkpoints_every_k_epochs_and_the_final_one(dataset, tmp_path):
     model = build(dataset)
-    pretrain(model, pretrain_data(dataset, 20), PretrainConfig(epochs=3, checkpoint_every=2), out=tmp_path,
+    pretrain(model, pretrain_samples(dataset, 20), PretrainConfig(epochs=3, checkpoint_every=2), out=tmp_path,
              checkpoint_extra={"dataset": {"num_items": dataset.num_items}})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrained-epoch-2.pt", "pretrained.pt"]
     final = load_checkpoint(tmp_path / "pretrained.pt")
@@ -97,7 +97,7 @@ class ExplodingObjective(nn.Module):
 
 
 def test_a_non_finite_loss_stops_the_run_and_keeps_earlier_checkpoints(dataset, tmp_path):
-    data = pretrain_data(dataset, 20)
+    data = pretrain_samples(dataset, 20)
     steps_per_epoch = -(-data.num_samples // 100)
     torch.manual_seed(0)
     encoder = ssrec.create_backbone("transformer", num_items=dataset.num_items, hidden_size=16, max_len=20)

@@ -11,7 +11,7 @@ import torch
 import ssrec
 from ssrec.composition import StepContext, compose
 from ssrec.data import load_dataset, make_synthetic
-from ssrec.pretrain_data import pretrain_data
+from ssrec.pretrain_data import pretrain_samples
 from ssrec.released_checkpoint import convert_released_state, load_released_heads
 from ssrec.checkpoint import read_torch_file
 from tests.released_s3rec import ReleasedS3Rec, released_name
@@ -62,7 +62,7 @@ def compare(model, dataset, data, samples, monkeypatch) -> None:
 
 def test_random_weights(monkeypatch):
     dataset = make_synthetic(num_users=80, num_items=60, num_categories=8, max_len=30, seed=4)
-    data = pretrain_data(dataset, MAX_LEN)
+    data = pretrain_samples(dataset, MAX_LEN)
     torch.manual_seed(0)
     encoder = ssrec.create_backbone("transformer", num_items=dataset.num_items)
     model = compose(encoder, ["aap", "mip", "map", "sp"], dataset).eval()
@@ -71,7 +71,7 @@ def test_random_weights(monkeypatch):
 
 def test_authors_lastfm_checkpoint(shared_dir, monkeypatch):
     dataset = load_dataset(shared_dir / "data" / "lastfm" / "LastFM.txt")
-    data = pretrain_data(dataset, MAX_LEN)
+    data = pretrain_samples(dataset, MAX_LEN)
     encoder, heads = convert_released_state(read_torch_file(shared_dir / "checkpoints" / "s3rec-authors-LastFM-epochs-150.pt"), "LastFM")
     model = compose(encoder, ["aap", "mip", "map", "sp"], dataset).eval()
     assert len(load_released_heads(model, heads)) == 9

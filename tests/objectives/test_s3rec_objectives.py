@@ -9,7 +9,7 @@ import torch
 import ssrec
 from ssrec.composition import StepContext, compose
 from ssrec.data import make_synthetic
-from ssrec.pretrain_data import pretrain_data
+from ssrec.pretrain_data import pretrain_samples
 
 
 def sigmoid(x: float) -> float:
@@ -34,7 +34,7 @@ def bce(p: float, y: float) -> float:
 @pytest.fixture(scope="module")
 def setup():
     dataset = make_synthetic(num_users=60, num_items=40, num_categories=6, seed=1)
-    data = pretrain_data(dataset, max_len=12)
+    data = pretrain_samples(dataset, max_len=12)
     torch.manual_seed(0)
     encoder = ssrec.create_backbone("transformer", num_items=dataset.num_items, hidden_size=16, max_len=12,
                                     inner_size=32)

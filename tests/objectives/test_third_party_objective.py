@@ -11,7 +11,7 @@ import ssrec
 from ssrec import hookspecs, plugins
 from ssrec.composition import compose
 from ssrec.data import make_synthetic
-from ssrec.pretrain_data import pretrain_data
+from ssrec.pretrain_data import pretrain_samples
 from ssrec.pretraining import PretrainConfig, pretrain
 
 
@@ -37,6 +37,6 @@ def test_the_documented_example_objective_pretrains_with_mip(example_plugin):
     torch.manual_seed(0)
     encoder = ssrec.create_backbone("sasrec", num_items=dataset.num_items, hidden_size=16, max_len=12)
     model = compose(encoder, ["next-item", "mip"], dataset)
-    result = pretrain(model, pretrain_data(dataset, 12), PretrainConfig(epochs=2))
+    result = pretrain(model, pretrain_samples(dataset, 12), PretrainConfig(epochs=2))
     assert all(torch.isfinite(torch.tensor(h["next-item"])) for h in result.history)
     assert result.history[1]["next-item"] < result.history[0]["next-item"]
