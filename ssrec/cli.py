@@ -26,7 +26,7 @@ from ssrec.sampling import UserItemIndex, sample_distinct_negatives
 
 log = logging.getLogger("ssrec")
 NEGATIVES_PER_USER = 99
-RUN_PRETRAIN_EPOCHS = 10  # ssrec run: most of S3-Rec's gain comes in the first epochs
+RUN_PRETRAIN_EPOCHS = 5  # ssrec run: a short pre-training; ssrec pretrain defaults to the release's 100
 TABLE_METRICS = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
 
 
