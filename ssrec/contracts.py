@@ -7,10 +7,14 @@ sentence that says why.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # annotations only: these modules import this one
+    from ssrec.composition import ObjectiveContext, StepContext
+    from ssrec.pretrain_data import PretrainBatch
 
 #: The backbone can attend to later items (S3-Rec pre-training mode).
 BIDIRECTIONAL = "bidirectional"
@@ -106,12 +110,12 @@ class Objective(Protocol):
     requires: frozenset[str]
     fields: frozenset[str]
 
-    def setup(self, context: Any) -> None:
-        """Create the heads for ``context`` (an ``ssrec.objective_context.ObjectiveContext``)."""
+    def setup(self, context: ObjectiveContext) -> None:
+        """Create the heads, sized by ``context`` (hidden size, number of items and attributes)."""
         ...
 
-    def loss(self, batch: Any, step: Any) -> torch.Tensor:
-        """The objective's loss (a scalar) on ``batch`` (``PretrainBatch``), using ``step`` (``StepContext``)."""
+    def loss(self, batch: PretrainBatch, step: StepContext) -> torch.Tensor:
+        """The objective's loss (a scalar tensor) on ``batch``, with encoder passes and randomness from ``step``."""
         ...
 
 
