@@ -26,6 +26,8 @@ def test_plugins_json(capsys):
     assert set(out) == {"backbones", "objectives"}
     assert out["backbones"]["sasrec"]["distribution"] == "ssrec"
     assert {"transformer", "sasrec"} <= set(out["backbones"])
+    assert {"aap", "mip", "map", "sp"} <= set(out["objectives"])
+    assert all(out["objectives"][name]["distribution"] == "ssrec" for name in ("aap", "mip", "map", "sp"))
 
 
 @pytest.mark.parametrize("protocol", ["sampled", "full"])
