@@ -109,3 +109,20 @@ def test_causal_backbone_pretrains_unidirectionally(dataset, monkeypatch):
         monkeypatch.setattr(sasrec, method, lambda items, causal=None, _f=original: modes.append(causal) or _f(items, causal=causal))
     model(data.batch(torch.arange(16)), data, torch.Generator().manual_seed(0))
     assert modes == [None, None]  # the backbone's default mode: causal for SASRec
+
+
+@pytest.mark.parametrize("name", ssrec.list_backbones())
+def test_every_registered_backbone_pretrains_with_the_objectives_it_can_serve(dataset, name):
+    """S3-Rec's objectives run on every backbone with per-position output (the paper's Fig. 3 setting)."""
+    from ssrec.contracts import PER_POSITION
+    from ssrec.pretrain_data import pretrain_samples
+
+    torch.manual_seed(0)
+    backbone = ssrec.create_backbone(name, num_items=dataset.num_items, hidden_size=8, max_len=10)
+    objectives = ["aap", "mip", "map", "sp"] if PER_POSITION in backbone.capabilities else ["sp"]
+    model = compose(backbone, objectives, dataset)
+    data = pretrain_samples(dataset, max_len=10)
+    total, parts = model(data.batch(torch.arange(32)), data, torch.Generator().manual_seed(0))
+    total.backward()
+    assert set(parts) == set(objectives) and torch.isfinite(total)
+    assert backbone.item_embeddings.weight.grad.abs().sum() > 0

@@ -60,3 +60,24 @@ def test_checkpoint_round_trip(backbone, tmp_path):
     save_checkpoint(tmp_path / "b.pt", backbone, kind="finetuned")
     rebuilt = rebuild_backbone(load_checkpoint(tmp_path / "b.pt")).eval()
     torch.testing.assert_close(rebuilt.encode(items()), backbone.eval().encode(items()), rtol=0, atol=0)
+
+
+def test_outputs_do_not_depend_on_the_width_of_left_padding(backbone):
+    """Batches are trimmed to their longest row: extra leading PAD columns must change no real output."""
+    backbone.eval()
+    x = items()
+    narrow = x[:, 2:]
+    padded = torch.nn.functional.pad(narrow, (2, 0))
+    mode = None if CAUSAL not in backbone.capabilities else True
+    real = narrow != 0
+    torch.testing.assert_close(backbone.encode(padded, causal=mode)[:, 2:][real],
+                               backbone.encode(narrow, causal=mode)[real], rtol=0, atol=1e-5)
+
+
+def test_sequence_summary_is_the_last_output(backbone):
+    from ssrec.contracts import sequence_summary
+
+    backbone.eval()
+    mode = True if CAUSAL in backbone.capabilities else None
+    torch.testing.assert_close(sequence_summary(backbone, items(), causal=mode),
+                               backbone.encode(items(), causal=mode)[:, -1], rtol=0, atol=1e-5)
