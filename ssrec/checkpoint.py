@@ -43,7 +43,7 @@ def atomic_write(path: str | Path, write: Any) -> None:
 def save_checkpoint(path: str | Path, encoder: nn.Module, *, kind: str, **extra: Any) -> None:
     """Save ``encoder`` (its registered name, spec and weights) plus ``extra`` entries, atomically."""
     payload = {"format": FORMAT, "version": VERSION, "kind": kind,
-               "backbone": {"name": encoder.name, "spec": dict(encoder.spec)},
+               "backbone": {"name": encoder.name, "spec": dict(encoder.spec), "architecture": type(encoder).__name__},
                "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()}, **extra}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
@@ -80,24 +80,3 @@ def rebuild_backbone(payload: dict[str, Any]) -> nn.Module:
     encoder = create_backbone(payload["backbone"]["name"], **payload["backbone"]["spec"])
     encoder.load_state_dict(payload["state_dict"])
     return encoder
-
-
-def load_encoder_weights(encoder: nn.Module, payload: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Copy every tensor of ``payload["state_dict"]`` whose name exists in ``encoder`` into it.
-
-    Returns (loaded, skipped) parameter names: skipped are the checkpoint's tensors the encoder lacks.
-    A tensor with the same name but another shape is an error, never a silent skip.
-    """
-    own = encoder.state_dict()
-    loaded, skipped = [], []
-    for name, tensor in payload["state_dict"].items():
-        if name not in own:
-            skipped.append(name)
-            continue
-        if own[name].shape != tensor.shape:
-            raise CheckpointError(f"cannot load {name!r}: checkpoint shape {tuple(tensor.shape)}, "
-                                  f"model shape {tuple(own[name].shape)}")
-        own[name] = tensor
-        loaded.append(name)
-    encoder.load_state_dict(own)
-    return loaded, skipped

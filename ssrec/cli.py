@@ -15,14 +15,14 @@ import numpy as np
 import torch
 
 import ssrec
-from ssrec.checkpoint import (CheckpointError, atomic_write, load_checkpoint, load_encoder_weights,
-                              rebuild_backbone, save_checkpoint)
+from ssrec.checkpoint import CheckpointError, atomic_write, load_checkpoint, rebuild_backbone, save_checkpoint
 from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
 from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
 from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
 from ssrec.plugins import PluginError, create_backbone, describe_plugins, failed_plugins, format_plugins_table
 from ssrec.sampling import UserItemIndex, sample_distinct_negatives
+from ssrec.transfer import transfer_weights
 
 log = logging.getLogger("ssrec")
 NEGATIVES_PER_USER = 99
@@ -185,10 +185,9 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
     init_report = None
     if args.init:
         payload = load_checkpoint(args.init)
-        loaded, skipped = load_encoder_weights(encoder, payload)
-        init_report = {"checkpoint": str(args.init), "loaded": loaded, "skipped": skipped}
-        log.info("--init %s: loaded %d tensors (%s), skipped %d", args.init, len(loaded),
-                 ", ".join(sorted({k.split('.')[0] for k in loaded})), len(skipped))
+        report = transfer_weights(encoder, payload)
+        init_report = {"checkpoint": str(args.init), **report.as_dict()}
+        log.info("--init %s: %s", args.init, report.summary())
     config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                             lr=args.lr, protocol=args.protocol, seed=args.seed, device=device,
                             bucketing=args.bucketing)

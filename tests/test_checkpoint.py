@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ssrec
-from ssrec.checkpoint import (CheckpointError, atomic_write, load_checkpoint, load_encoder_weights,
+from ssrec.checkpoint import (CheckpointError, atomic_write, load_checkpoint,
                               rebuild_backbone, save_checkpoint)
 
 
@@ -50,15 +50,3 @@ def test_foreign_and_truncated_files_are_named(tmp_path):
         load_checkpoint(tmp_path / "cut.pt")
     with pytest.raises(CheckpointError, match=r"missing.pt: no such checkpoint file"):
         load_checkpoint(tmp_path / "missing.pt")
-
-
-def test_loading_weights_reports_and_refuses_shape_mismatch(tmp_path):
-    source = ssrec.create_backbone("transformer", num_items=10, max_len=6)
-    payload = {"state_dict": {**source.state_dict(), "extra.head": torch.zeros(3)}}
-    target = ssrec.create_backbone("sasrec", num_items=10, max_len=6)
-    loaded, skipped = load_encoder_weights(target, payload)
-    assert skipped == ["extra.head"] and "item_embeddings.weight" in loaded
-    torch.testing.assert_close(target.item_embeddings.weight, source.item_embeddings.weight)
-    other = ssrec.create_backbone("sasrec", num_items=11, max_len=6)
-    with pytest.raises(CheckpointError, match=r"item_embeddings.weight.*\(12, 64\).*\(13, 64\)"):
-        load_encoder_weights(other, payload)

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.checkpoint import load_checkpoint, load_encoder_weights
+from ssrec.checkpoint import load_checkpoint
+from ssrec.transfer import transfer_weights
 from ssrec.composition import compose
 from ssrec.data import make_synthetic
 from ssrec.pretrain_data import pretrain_samples
@@ -70,8 +71,9 @@ def test_checkpoints_every_k_epochs_and_the_final_one(dataset, tmp_path):
         f"objectives.{o}.projection.{k}" for o in ("aap", "mip", "map", "sp") for k in ("weight", "bias")}
     # the encoder of the final checkpoint is the model's, and fine-tuning loads every tensor of it
     fresh = ssrec.create_backbone("sasrec", num_items=dataset.num_items, hidden_size=16, inner_size=32, max_len=20)
-    loaded, skipped = load_encoder_weights(fresh, final)
-    assert skipped == [] and sorted(loaded) == sorted(model.encoder.state_dict())
+    report = transfer_weights(fresh, final)
+    assert report.skipped == {} and report.kept == []
+    assert sorted(n for names in report.loaded.values() for n in names) == sorted(model.encoder.state_dict())
     for name, tensor in model.encoder.state_dict().items():
         assert torch.equal(fresh.state_dict()[name], tensor.cpu())
 
