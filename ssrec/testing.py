@@ -1,0 +1,182 @@
+"""Contract test suites for plugin authors: subclass them in your own tests, set a name, run pytest.
+
+    # tests/test_my_backbone.py, in a plugin package
+    from ssrec.testing import BackboneContract, ObjectiveContract
+
+    class TestMyBackbone(BackboneContract):
+        backbone_name = "my-backbone"            # as registered by your plugin
+        backbone_options = {"hidden_size": 16}   # optional
+
+    class TestMyObjective(ObjectiveContract):
+        objective_name = "my-objective"
+        objective_options = {"temperature": 0.5}
+
+The built-in backbones and objectives pass the same suites (``tests/test_contract_suites.py``). Each test
+checks behaviour the rest of ssrec relies on: shapes, gradients, causality, left padding, checkpoint round
+trips; for objectives, a finite scalar loss, gradients, determinism under a seed, an untouched batch, and
+declared needs that ``ssrec.compose`` enforces.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ssrec.checkpoint import load_checkpoint, rebuild_backbone, save_checkpoint
+from ssrec.composition import PretrainModel, StepContext, compose
+from ssrec.contracts import (ATTRIBUTES, BIDIRECTIONAL, CAUSAL, KNOWN_CAPABILITIES, KNOWN_FIELDS, PER_POSITION,
+                             Encoder, Objective, sequence_summary)
+from ssrec.data.dataset import SequenceDataset
+from ssrec.data.synthetic import make_synthetic
+from ssrec.plugins import create_backbone, create_objective
+from ssrec.pretrain_data import PretrainData, pretrain_samples
+
+
+def _raises(error: type[BaseException], call: Any) -> str:
+    try:
+        call()
+    except error as exc:
+        return str(exc)
+    raise AssertionError(f"expected {error.__name__}")
+
+
+class BackboneContract:
+    """The encoder contract (``ssrec.contracts.Encoder``), as tests. Set ``backbone_name``."""
+
+    backbone_name: str = ""
+    backbone_options: dict[str, Any] = {}
+    num_items: int = 30
+    max_len: int = 8
+
+    def make_backbone(self) -> nn.Module:
+        torch.manual_seed(0)
+        return create_backbone(self.backbone_name, num_items=self.num_items, max_len=self.max_len,
+                               **self.backbone_options)
+
+    def items(self, rows: int = 4) -> torch.Tensor:
+        """Left-padded ids (rows, max_len): row 1 and 2 padded, the others full."""
+        x = torch.randint(1, self.num_items + 1, (rows, self.max_len), generator=torch.Generator().manual_seed(0))
+        x[1, : self.max_len // 2] = 0
+        x[2, : self.max_len - 1] = 0
+        return x
+
+    def mode(self, backbone: nn.Module) -> bool | None:
+        return True if CAUSAL in backbone.capabilities else None
+
+    def test_satisfies_the_contract(self) -> None:
+        backbone = self.make_backbone().eval()
+        assert isinstance(backbone, Encoder)
+        assert backbone.capabilities <= KNOWN_CAPABILITIES, backbone.capabilities - KNOWN_CAPABILITIES
+        assert backbone.item_embeddings.weight.shape == (self.num_items + 2, backbone.hidden_size)
+        out = backbone.encode(self.items(), causal=self.mode(backbone))
+        assert out.shape == (4, self.max_len, backbone.hidden_size) and torch.isfinite(out).all()
+
+    def test_gradients_reach_every_parameter(self) -> None:
+        backbone = self.make_backbone().train()
+        x = self.items()
+        x[:, 0] = 1  # every position real, so every position parameter is used
+        backbone.encode(x, causal=self.mode(backbone)).sum().backward()
+        missing = [n for n, p in backbone.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+        assert not missing, f"no gradient reaches {missing}"
+
+    def test_declared_modes_match_behaviour(self) -> None:
+        backbone = self.make_backbone().eval()
+        x = self.items()
+        later = x.clone()
+        later[:, -1] = later[:, -1] % self.num_items + 1  # change only the last item
+        if CAUSAL in backbone.capabilities and PER_POSITION in backbone.capabilities:
+            torch.testing.assert_close(backbone.encode(later, causal=True)[:, :-1],
+                                       backbone.encode(x, causal=True)[:, :-1], rtol=0, atol=0,
+                                       msg="a causal output depends on a later item")
+        if BIDIRECTIONAL in backbone.capabilities:
+            assert not torch.allclose(backbone.encode(later, causal=False)[0, 0], backbone.encode(x, causal=False)[0, 0]), \
+                "declares bidirectional but position 0 ignores the last item"
+        else:
+            _raises(ValueError, lambda: backbone.encode(x, causal=False))
+
+    def test_left_padding_width_changes_no_real_output(self) -> None:
+        """Batches are trimmed to their longest row: extra leading PAD columns must change no real output."""
+        backbone = self.make_backbone().eval()
+        narrow = self.items()[:, 2:]
+        padded = torch.nn.functional.pad(narrow, (2, 0))
+        real = narrow != 0
+        mode = self.mode(backbone)
+        torch.testing.assert_close(backbone.encode(padded, causal=mode)[:, 2:][real],
+                                   backbone.encode(narrow, causal=mode)[real], rtol=0, atol=1e-5)
+
+    def test_sequence_summary_is_the_last_output(self) -> None:
+        backbone = self.make_backbone().eval()
+        mode = self.mode(backbone)
+        torch.testing.assert_close(sequence_summary(backbone, self.items(), causal=mode),
+                                   backbone.encode(self.items(), causal=mode)[:, -1], rtol=0, atol=1e-5)
+
+    def test_checkpoint_round_trip(self, tmp_path: Path) -> None:
+        backbone = self.make_backbone().eval()
+        save_checkpoint(tmp_path / "backbone.pt", backbone, kind="finetuned")
+        rebuilt = rebuild_backbone(load_checkpoint(tmp_path / "backbone.pt")).eval()
+        mode = self.mode(backbone)
+        torch.testing.assert_close(rebuilt.encode(self.items(), causal=mode), backbone.encode(self.items(), causal=mode),
+                                   rtol=0, atol=0)
+
+
+class ObjectiveContract:
+    """The objective contract (``ssrec.contracts.Objective``), as tests. Set ``objective_name``."""
+
+    objective_name: str = ""
+    objective_options: dict[str, Any] = {}
+    backbone_name: str = "transformer"
+
+    def make_objective(self) -> nn.Module:
+        return create_objective(self.objective_name, **self.objective_options)
+
+    def dataset(self, attributes: bool = True) -> SequenceDataset:
+        data = make_synthetic(num_users=40, num_items=30, num_categories=4, max_len=12, seed=0)
+        return data if attributes else SequenceDataset(data.name, data.items, data.offsets, data.num_items, data.users)
+
+    def compose(self, objective: nn.Module | None = None) -> tuple[PretrainModel, PretrainData]:
+        dataset = self.dataset()
+        torch.manual_seed(0)
+        backbone = create_backbone(self.backbone_name, num_items=dataset.num_items, hidden_size=16, max_len=12)
+        return compose(backbone, [objective or self.make_objective()], dataset), pretrain_samples(dataset, 12)
+
+    def loss(self, model: PretrainModel, data: PretrainData, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """The objective's loss on a batch of every sample length, and that batch's items (for later checks)."""
+        batch = data.batch(torch.arange(0, data.num_samples, max(1, data.num_samples // 64)))
+        items = batch.items.clone()
+        step = StepContext(model.encoder, data, torch.Generator().manual_seed(seed), model.attribute_embeddings)
+        objective = next(iter(model.objectives.values()))
+        loss = objective.loss(batch, step)
+        assert torch.equal(batch.items, items), "the objective modified the batch (corrupt a copy)"
+        return loss, items
+
+    def test_declares_the_contract(self) -> None:
+        objective = self.make_objective()
+        assert isinstance(objective, Objective) and isinstance(objective, nn.Module)
+        assert objective.name == self.objective_name
+        assert set(objective.requires) <= KNOWN_CAPABILITIES and set(objective.fields) <= KNOWN_FIELDS
+
+    def test_loss_is_a_finite_scalar_whose_gradient_reaches_the_encoder(self) -> None:
+        model, data = self.compose()
+        loss, _ = self.loss(model.train(), data)
+        assert loss.dim() == 0 and torch.isfinite(loss), loss
+        loss.backward()
+        grads = [p.grad for p in model.encoder.parameters() if p.grad is not None]
+        assert grads and any(g.abs().sum() > 0 for g in grads), "no gradient reaches the encoder"
+        heads = [p for n, p in model.named_parameters() if n.startswith("objectives.")]
+        assert all(p.grad is not None for p in heads), "a head parameter gets no gradient"
+
+    def test_same_seed_same_loss(self) -> None:
+        model, data = self.compose()
+        model.eval()
+        with torch.no_grad():
+            assert torch.equal(self.loss(model, data, seed=3)[0], self.loss(model, data, seed=3)[0])
+
+    def test_declared_needs_are_enforced_at_composition(self) -> None:
+        objective = self.make_objective()
+        if ATTRIBUTES in objective.fields:
+            message = _raises(ValueError, lambda: compose(
+                create_backbone(self.backbone_name, num_items=30, hidden_size=16, max_len=12), [objective],
+                self.dataset(attributes=False)))
+            assert "attributes" in message

@@ -1,0 +1,21 @@
+"""The built-in backbones and objectives pass the contract suites that plugin authors subclass (ssrec.testing)."""
+from __future__ import annotations
+
+import ssrec
+from ssrec.testing import BackboneContract, ObjectiveContract
+
+for _name in ssrec.list_backbones():
+    globals()[f"TestBackbone_{_name}"] = type(f"TestBackbone_{_name}", (BackboneContract,), {"backbone_name": _name})
+
+for _name in ssrec.list_objectives():
+    globals()[f"TestObjective_{_name}"] = type(f"TestObjective_{_name}", (ObjectiveContract,), {"objective_name": _name})
+
+
+class TestObjective_mip_infonce(ObjectiveContract):
+    objective_name = "mip"
+    objective_options = {"num_negatives": 4, "infonce": True, "reduction": "mean"}
+
+
+class TestObjective_sp_on_gru4rec(ObjectiveContract):
+    objective_name = "sp"
+    backbone_name = "gru4rec"
