@@ -44,7 +44,7 @@ class SegmentPrediction(nn.Module):
         views = step.memo("segments", lambda: segment_views(batch.items, step.data.all_items, step.data.mask_id,
                                                             step.generator))
         stacked = torch.cat([views.context, views.positive, views.negative])  # (3B, L)
-        last = step.summarize("segments", stacked)  # (3B, H)
+        last = step.summarize("segments", stacked, batch.users.repeat(3))  # (3B, H)
         s, p, n = last.chunk(3)  # (B, H) each
         s = self.projection(s)
         f_pos, f_neg = (s * p).sum(-1), (s * n).sum(-1)  # (B,)

@@ -14,6 +14,6 @@ def popularity_scorer(split: LeaveOneOut) -> Scorer:
     train = data.items[concatenated_ranges(data.offsets[:-1], data.offsets[1:] - 2)]
     counts = torch.from_numpy(np.bincount(train, minlength=data.num_items + 2).astype(np.float32))
 
-    def score(inputs: torch.Tensor) -> torch.Tensor:
+    def score(inputs: torch.Tensor, users: torch.Tensor) -> torch.Tensor:
         return counts.to(inputs.device).expand(len(inputs), -1)  # (B, N + 2)
     return score

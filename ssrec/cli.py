@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 
 import ssrec
@@ -20,7 +19,8 @@ from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synt
 from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
 from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
-from ssrec.plugins import PluginError, create_backbone, describe_plugins, failed_plugins, format_plugins_table
+from ssrec.plugins import (PluginError, create_backbone_for, describe_plugins, failed_plugins,
+                           format_plugins_table)
 from ssrec.sampling import UserItemIndex, sample_distinct_negatives
 from ssrec.transfer import transfer_weights
 
@@ -143,7 +143,8 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     options = _objective_options(args.objective_option, names)
     torch.manual_seed(args.seed)
     backbone_options = {"max_len": args.max_len, **_backbone_options(args.backbone_option)}
-    encoder = create_backbone(args.backbone, num_items=dataset.num_items, **backbone_options)
+    encoder = create_backbone_for(args.backbone, num_items=dataset.num_items, num_users=dataset.num_users,
+                                  **backbone_options)
     objectives = [ssrec.create_objective(name, **options.get(name, {})) for name in names]
     model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
     _prepare_out(out, args.overwrite, "pretrained.pt")
@@ -175,19 +176,19 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
 
     Returns the result, the metrics.json record, the split and the encoder (on CPU, best weights, eval mode).
     """
-    _prepare_out(out, args.overwrite)
     device = _device(args.device)
-    split = leave_one_out(dataset, args.max_len)
-    negatives, negatives_source = _negatives(args, dataset, out)
     torch.manual_seed(args.seed)
     options = {"max_len": args.max_len, **_backbone_options(args.backbone_option)}
-    encoder = create_backbone(args.backbone, num_items=dataset.num_items, **options)
+    encoder = create_backbone_for(args.backbone, num_items=dataset.num_items, num_users=dataset.num_users, **options)
     init_report = None
-    if args.init:
+    if args.init:  # before the run folder is made: a checkpoint that does not fit leaves nothing behind
         payload = load_checkpoint(args.init)
         report = transfer_weights(encoder, payload)
         init_report = {"checkpoint": str(args.init), **report.as_dict()}
         log.info("--init %s: %s", args.init, report.summary())
+    _prepare_out(out, args.overwrite)
+    split = leave_one_out(dataset, args.max_len)
+    negatives, negatives_source = _negatives(args, dataset, out)
     config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                             lr=args.lr, protocol=args.protocol, seed=args.seed, device=device,
                             bucketing=args.bucketing)

@@ -17,7 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ssrec.contracts import ATTRIBUTES, KNOWN_FIELDS, require_capabilities, require_fields, sequence_summary
+from ssrec.contracts import (ATTRIBUTES, KNOWN_FIELDS, require_capabilities, require_fields, sequence_summary,
+                             user_inputs)
 from ssrec.corruption import MaskedItems, mask_items
 from ssrec.data.dataset import SequenceDataset
 from ssrec.plugins import create_objective
@@ -56,18 +57,21 @@ class StepContext:
             self._memo[key] = build()
         return self._memo[key]
 
-    def encode(self, key: Any, items: torch.Tensor) -> torch.Tensor:
-        """The encoder's output (B, L, H) for ``items`` in its default mode, computed once per ``key``."""
-        return self.memo(("encode", key), lambda: self.encoder.encode(items))
+    def encode(self, key: Any, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's output (B, L, H) for ``items`` in its default mode, computed once per ``key``.
 
-    def summarize(self, key: Any, items: torch.Tensor) -> torch.Tensor:
+        ``users`` (B,), the rows' users, reach a backbone that takes them (``USERS`` capability).
+        """
+        return self.memo(("encode", key), lambda: self.encoder.encode(items, **user_inputs(self.encoder, users)))
+
+    def summarize(self, key: Any, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         """The encoder's last-position output (B, H) for ``items`` in its default mode, once per ``key``."""
-        return self.memo(("summarize", key), lambda: sequence_summary(self.encoder, items))
+        return self.memo(("summarize", key), lambda: sequence_summary(self.encoder, items, users=users))
 
     def masked_items(self, batch: PretrainBatch, ratio: float) -> tuple[MaskedItems, torch.Tensor]:
         """The batch masked with ``ratio`` (last item always masked) and its encoding (B, L, H), shared."""
         view = self.memo(("masked", ratio), lambda: mask_items(batch.items, self.data.mask_id, ratio, self.generator))
-        return view, self.encode(("masked", ratio), view.items)
+        return view, self.encode(("masked", ratio), view.items, batch.users)
 
 
 class PretrainModel(nn.Module):

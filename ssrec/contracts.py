@@ -22,8 +22,11 @@ BIDIRECTIONAL = "bidirectional"
 CAUSAL = "causal"
 #: ``encode`` returns a meaningful vector at every position, not only at the last one.
 PER_POSITION = "per_position"
+#: ``encode``/``summarize`` take ``users=`` (B,) user rows 0..U-1 (a user embedding, as in Caser); its
+#: factory takes ``num_users``.
+USERS = "users"
 
-KNOWN_CAPABILITIES = frozenset({BIDIRECTIONAL, CAUSAL, PER_POSITION})
+KNOWN_CAPABILITIES = frozenset({BIDIRECTIONAL, CAUSAL, PER_POSITION, USERS})
 
 
 @runtime_checkable
@@ -45,6 +48,10 @@ class Encoder(Protocol):
     A backbone may also define ``summarize(items, *, causal=None) -> (B, H)``, the output at the last
     position computed more cheaply than a full ``encode`` (the Transformer's last layer then works on
     one query); ``sequence_summary`` uses it when present.
+
+    A backbone without ``PER_POSITION`` produces a sequence summary only (Caser): its ``encode`` returns
+    (B, 1, H), the summary at the last position, and next-item fine-tuning trains it on every prefix.
+    A backbone with ``USERS`` receives the user rows as ``users=`` in ``encode`` and ``summarize``.
     """
 
     hidden_size: int
@@ -62,12 +69,25 @@ class Encoder(Protocol):
         ...
 
 
-def sequence_summary(encoder: Encoder, items: torch.Tensor, *, causal: bool | None = None) -> torch.Tensor:
-    """The encoder's output at the last position (B, H): ``summarize`` where defined, else ``encode(...)[:, -1]``."""
+def user_inputs(encoder: Encoder, users: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """``{"users": users}`` for a backbone with the ``USERS`` capability, else ``{}`` (keyword arguments to encode)."""
+    if USERS not in encoder.capabilities:
+        return {}
+    if users is None:
+        raise ValueError(f"backbone {getattr(encoder, 'name', type(encoder).__name__)!r} needs the user rows (users=)")
+    return {"users": users}
+
+
+def sequence_summary(encoder: Encoder, items: torch.Tensor, *, causal: bool | None = None,
+                     users: torch.Tensor | None = None) -> torch.Tensor:
+    """The encoder's output at the last position (B, H): ``summarize`` where defined, else ``encode(...)[:, -1]``.
+
+    ``users`` (B,) are passed on to a backbone with the ``USERS`` capability.
+    """
     summarize = getattr(encoder, "summarize", None)
     if summarize is not None:
-        return summarize(items, causal=causal)
-    return encoder.encode(items, causal=causal)[:, -1]
+        return summarize(items, causal=causal, **user_inputs(encoder, users))
+    return encoder.encode(items, causal=causal, **user_inputs(encoder, users))[:, -1]
 
 
 def require_capabilities(encoder: Encoder, needed: frozenset[str] | set[str], who: str) -> None:

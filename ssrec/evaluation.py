@@ -21,7 +21,8 @@ from ssrec.contracts import sequence_summary
 from ssrec.data.split import LeaveOneOut, Split
 
 Protocol = Literal["full", "sampled"]
-Scorer = Callable[[torch.Tensor], torch.Tensor]  # left-padded inputs (B, L) -> scores of every item id (B, N + 2)
+#: (left-padded inputs (B, L), user rows (B,)) -> scores of every item id (B, N + 2)
+Scorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 HR_KS = (1, 5, 10, 20)
 NDCG_KS = (5, 10, 20)
@@ -40,8 +41,8 @@ def metrics_from_ranks(ranks: torch.Tensor) -> dict[str, float]:
 
 def encoder_scorer(encoder: torch.nn.Module) -> Scorer:
     """Score every item id as h_last . e_i, h_last = the causal output at the last position."""
-    def score(inputs: torch.Tensor) -> torch.Tensor:
-        h = sequence_summary(encoder, inputs, causal=True)  # (B, H)
+    def score(inputs: torch.Tensor, users: torch.Tensor) -> torch.Tensor:
+        h = sequence_summary(encoder, inputs, causal=True, users=users)  # (B, H)
         return h @ encoder.item_embeddings.weight.T  # (B, N + 2)
     return score
 
@@ -70,7 +71,7 @@ def rank_sampled(score: Scorer, inputs: torch.Tensor, targets: torch.Tensor, neg
     ranks = torch.zeros(len(inputs), dtype=torch.long)
     for users in _by_length(inputs).split(batch_size):
         (x,) = trim_leading_padding(inputs[users])
-        s = score(x.to(device)).float()  # (B, N + 2)
+        s = score(x.to(device), users.to(device)).float()  # (B, N + 2)
         t = s.gather(1, targets[users, None].to(device))[:, 0]  # (B,)
         n = s.gather(1, negatives[users].to(device))  # (B, 99)
         ranks[users] = _pessimistic_rank(n, t).cpu()
@@ -90,7 +91,7 @@ def rank_full(score: Scorer, split: LeaveOneOut, which: Split, device: torch.dev
     for users in _by_length(inputs).split(chunk):
         (x,) = trim_leading_padding(inputs[users])
         # a private contiguous copy: it is masked in place below, and scorers may return views
-        s = score(x.to(device)).float().clone(memory_format=torch.contiguous_format)  # (B, N + 2)
+        s = score(x.to(device), users.to(device)).float().clone(memory_format=torch.contiguous_format)  # (B, N + 2)
         t_ids = targets[users].to(device)
         t = s.gather(1, t_ids[:, None])[:, 0]  # (B,)
         # every (row, item) of the chunk's histories, as flat indices into s

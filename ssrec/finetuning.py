@@ -3,6 +3,10 @@
 As released: one left-padded training sequence per user, every position predicts the next item, Adam
 (lr 1e-3), batch 256, early stopping with patience 10 on the validation metric (MRR for the sampled
 protocol, NDCG@20 for full ranking). Without a pre-trained initialisation this is SASRec.
+
+A backbone without per-position output (Caser) sees the same targets one prefix at a time: every
+training position t of every user is an example, the prefix ending at t predicting item t + 1, batched
+by prefix length (as Caser and RecBole train it).
 """
 from __future__ import annotations
 
@@ -10,13 +14,12 @@ import copy
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
 
 from ssrec.batching import POOL_BATCHES, bucketed_batches, trim_leading_padding
-from ssrec.contracts import CAUSAL, PER_POSITION, require_capabilities
+from ssrec.contracts import CAUSAL, PER_POSITION, require_capabilities, sequence_summary, user_inputs
 from ssrec.data.split import LeaveOneOut
 from ssrec.evaluation import Protocol, encoder_scorer, evaluate
 from ssrec.losses import make_loss
@@ -65,7 +68,7 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     ``negatives`` (U, 99) are required for the sampled protocol. Returns the test metrics of the best
     validation epoch, evaluated once.
     """
-    require_capabilities(encoder, {CAUSAL, PER_POSITION}, "next-item fine-tuning")
+    require_capabilities(encoder, {CAUSAL}, "next-item fine-tuning")
     device = torch.device(config.device)
     encoder.to(device)
     index = UserItemIndex(split.dataset, device)
@@ -73,11 +76,16 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     optimizer = torch.optim.Adam(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     shuffle_generator = torch.Generator().manual_seed(config.seed)
-    lengths = (split.train_targets > 0).sum(dim=1)  # (U,) target positions per user
-    users_with_targets = (lengths > 0).nonzero()[:, 0]
-    lengths = lengths[users_with_targets]
     pool = POOL_BATCHES if config.bucketing else 1
     inputs, targets = split.train_inputs.to(device), split.train_targets.to(device)
+    per_position = PER_POSITION in encoder.capabilities
+    if per_position:  # one example per user, every position a target
+        lengths = (split.train_targets > 0).sum(dim=1)  # (U,) target positions per user
+        examples = (lengths > 0).nonzero()[:, 0]  # (E,) user rows
+        lengths = lengths[examples]
+    else:  # one example per (user, target position): the prefix ending there
+        examples = (split.train_targets > 0).nonzero()  # (E, 2) user row, position
+        lengths = (split.train_inputs[examples[:, 0]] != 0).cumsum(1).gather(1, examples[:, 1:])[:, 0]  # prefix lengths
     metric = config.metric()
     best, best_epoch, best_state, best_valid = float("-inf"), 0, copy.deepcopy(encoder.state_dict()), {}
     history: list[dict[str, float]] = []
@@ -88,9 +96,13 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
         encoder.train()
         total, batches = 0.0, 0
         for rows in bucketed_batches(lengths, config.batch_size, shuffle_generator, pool):
-            users = users_with_targets[rows].to(device)
-            x, y = trim_leading_padding(inputs[users], targets[users])
-            hidden = encoder.encode(x, causal=True)  # (B, L, H)
+            if per_position:
+                users = examples[rows].to(device)
+                x, y = trim_leading_padding(inputs[users], targets[users])
+                hidden = encoder.encode(x, causal=True, **user_inputs(encoder, users))  # (B, L, H)
+            else:
+                users, x, y = _prefix_batch(inputs, targets, examples[rows].to(device))
+                hidden = sequence_summary(encoder, x, causal=True, users=users)[:, None, :]  # (B, 1, H)
             loss = loss_fn(hidden, y, users, encoder.item_embeddings.weight, generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -117,3 +129,17 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     encoder.eval()
     test = evaluate(encoder_scorer(encoder), split, "test", config.protocol, negatives, device)
     return FinetuneResult(best_epoch, epoch, best_valid, test, time.perf_counter() - start, history)
+
+
+def _prefix_batch(inputs: torch.Tensor, targets: torch.Tensor,
+                  examples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Users (B,), left-padded prefixes (B, L') ending at each example's position, and their targets (B, 1).
+
+    ``examples`` (B, 2) are (user row, position) pairs into ``inputs``/``targets`` (U, L).
+    """
+    users, position = examples[:, 0], examples[:, 1]
+    L = inputs.shape[1]
+    columns = position[:, None] - (L - 1) + torch.arange(L, device=inputs.device)[None, :]  # (B, L)
+    prefix = torch.where(columns >= 0, inputs[users].gather(1, columns.clamp(min=0)), 0)  # right-aligned at t
+    (prefix,) = trim_leading_padding(prefix)
+    return users, prefix, targets[users, position][:, None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import logging
 import os
 import threading
@@ -273,6 +274,14 @@ def create_backbone(name: str, **kwargs: Any) -> nn.Module:
     (a ``KeyError``) listing the available names.
     """
     return _create("backbone", backbone_entries(), name, kwargs)
+
+
+def create_backbone_for(name: str, *, num_items: int, num_users: int, **kwargs: Any) -> nn.Module:
+    """``create_backbone`` for a data set: ``num_users`` is passed only to a factory that names it (Caser)."""
+    entries = backbone_entries()
+    if name in entries and "num_users" in inspect.signature(entries[name].factory).parameters:
+        kwargs["num_users"] = num_users
+    return create_backbone(name, num_items=num_items, **kwargs)
 
 
 def create_objective(name: str, **kwargs: Any) -> nn.Module:

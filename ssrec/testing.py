@@ -27,10 +27,10 @@ from torch import nn
 from ssrec.checkpoint import load_checkpoint, rebuild_backbone, save_checkpoint
 from ssrec.composition import PretrainModel, StepContext, compose
 from ssrec.contracts import (ATTRIBUTES, BIDIRECTIONAL, CAUSAL, KNOWN_CAPABILITIES, KNOWN_FIELDS, PER_POSITION,
-                             Encoder, Objective, sequence_summary)
+                             Encoder, Objective, sequence_summary, user_inputs)
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.synthetic import make_synthetic
-from ssrec.plugins import create_backbone, create_objective
+from ssrec.plugins import create_backbone, create_backbone_for, create_objective
 from ssrec.pretrain_data import PretrainData, pretrain_samples
 
 
@@ -48,12 +48,13 @@ class BackboneContract:
     backbone_name: str = ""
     backbone_options: dict[str, Any] = {}
     num_items: int = 30
+    num_users: int = 4
     max_len: int = 8
 
     def make_backbone(self) -> nn.Module:
         torch.manual_seed(0)
-        return create_backbone(self.backbone_name, num_items=self.num_items, max_len=self.max_len,
-                               **self.backbone_options)
+        return create_backbone_for(self.backbone_name, num_items=self.num_items, num_users=self.num_users,
+                                   max_len=self.max_len, **self.backbone_options)
 
     def items(self, rows: int = 4) -> torch.Tensor:
         """Left-padded ids (rows, max_len): row 1 and 2 padded, the others full."""
@@ -62,22 +63,27 @@ class BackboneContract:
         x[2, : self.max_len - 1] = 0
         return x
 
-    def mode(self, backbone: nn.Module) -> bool | None:
-        return True if CAUSAL in backbone.capabilities else None
+    def encode(self, backbone: nn.Module, items: torch.Tensor, causal: bool | None = None) -> torch.Tensor:
+        """``backbone.encode`` in its causal mode where it has one, with user rows where it takes them."""
+        if causal is None and CAUSAL in backbone.capabilities:
+            causal = True
+        users = torch.arange(len(items)) % max(self.num_users, 1)
+        return backbone.encode(items, causal=causal, **user_inputs(backbone, users))
 
     def test_satisfies_the_contract(self) -> None:
         backbone = self.make_backbone().eval()
         assert isinstance(backbone, Encoder)
         assert backbone.capabilities <= KNOWN_CAPABILITIES, backbone.capabilities - KNOWN_CAPABILITIES
         assert backbone.item_embeddings.weight.shape == (self.num_items + 2, backbone.hidden_size)
-        out = backbone.encode(self.items(), causal=self.mode(backbone))
-        assert out.shape == (4, self.max_len, backbone.hidden_size) and torch.isfinite(out).all()
+        out = self.encode(backbone, self.items())
+        width = self.max_len if PER_POSITION in backbone.capabilities else 1
+        assert out.shape == (4, width, backbone.hidden_size) and torch.isfinite(out).all()
 
     def test_gradients_reach_every_parameter(self) -> None:
         backbone = self.make_backbone().train()
         x = self.items()
         x[:, 0] = 1  # every position real, so every position parameter is used
-        backbone.encode(x, causal=self.mode(backbone)).sum().backward()
+        self.encode(backbone, x).sum().backward()
         missing = [n for n, p in backbone.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
         assert not missing, f"no gradient reaches {missing}"
 
@@ -87,38 +93,39 @@ class BackboneContract:
         later = x.clone()
         later[:, -1] = later[:, -1] % self.num_items + 1  # change only the last item
         if CAUSAL in backbone.capabilities and PER_POSITION in backbone.capabilities:
-            torch.testing.assert_close(backbone.encode(later, causal=True)[:, :-1],
-                                       backbone.encode(x, causal=True)[:, :-1], rtol=0, atol=0,
-                                       msg="a causal output depends on a later item")
+            torch.testing.assert_close(self.encode(backbone, later, True)[:, :-1], self.encode(backbone, x, True)[:, :-1],
+                                       rtol=0, atol=0, msg="a causal output depends on a later item")
         if BIDIRECTIONAL in backbone.capabilities:
-            assert not torch.allclose(backbone.encode(later, causal=False)[0, 0], backbone.encode(x, causal=False)[0, 0]), \
+            assert not torch.allclose(self.encode(backbone, later, False)[0, 0], self.encode(backbone, x, False)[0, 0]), \
                 "declares bidirectional but position 0 ignores the last item"
         else:
-            _raises(ValueError, lambda: backbone.encode(x, causal=False))
+            _raises(ValueError, lambda: self.encode(backbone, x, False))
 
     def test_left_padding_width_changes_no_real_output(self) -> None:
         """Batches are trimmed to their longest row: extra leading PAD columns must change no real output."""
         backbone = self.make_backbone().eval()
         narrow = self.items()[:, 2:]
         padded = torch.nn.functional.pad(narrow, (2, 0))
-        real = narrow != 0
-        mode = self.mode(backbone)
-        torch.testing.assert_close(backbone.encode(padded, causal=mode)[:, 2:][real],
-                                   backbone.encode(narrow, causal=mode)[real], rtol=0, atol=1e-5)
+        if PER_POSITION in backbone.capabilities:
+            real = narrow != 0
+            torch.testing.assert_close(self.encode(backbone, padded)[:, 2:][real], self.encode(backbone, narrow)[real],
+                                       rtol=0, atol=1e-5)
+        else:
+            torch.testing.assert_close(self.encode(backbone, padded)[:, -1], self.encode(backbone, narrow)[:, -1],
+                                       rtol=0, atol=1e-5)
 
     def test_sequence_summary_is_the_last_output(self) -> None:
         backbone = self.make_backbone().eval()
-        mode = self.mode(backbone)
-        torch.testing.assert_close(sequence_summary(backbone, self.items(), causal=mode),
-                                   backbone.encode(self.items(), causal=mode)[:, -1], rtol=0, atol=1e-5)
+        users = torch.arange(4) % max(self.num_users, 1)
+        causal = True if CAUSAL in backbone.capabilities else None
+        torch.testing.assert_close(sequence_summary(backbone, self.items(), causal=causal, users=users),
+                                   self.encode(backbone, self.items())[:, -1], rtol=0, atol=1e-5)
 
     def test_checkpoint_round_trip(self, tmp_path: Path) -> None:
         backbone = self.make_backbone().eval()
         save_checkpoint(tmp_path / "backbone.pt", backbone, kind="finetuned")
         rebuilt = rebuild_backbone(load_checkpoint(tmp_path / "backbone.pt")).eval()
-        mode = self.mode(backbone)
-        torch.testing.assert_close(rebuilt.encode(self.items(), causal=mode), backbone.encode(self.items(), causal=mode),
-                                   rtol=0, atol=0)
+        torch.testing.assert_close(self.encode(rebuilt, self.items()), self.encode(backbone, self.items()), rtol=0, atol=0)
 
 
 class ObjectiveContract:

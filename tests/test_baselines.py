@@ -14,11 +14,12 @@ def test_popularity_ranks_items_by_training_counts():
     data = from_sequences([[1, 2, 3, 5], [5, 5, 1, 2], [5, 3, 1, 4], [5, 2, 3, 4]], num_items=6)
     split = leave_one_out(data, max_len=4)
     score = popularity_scorer(split)
-    scores = score(split.test_inputs)
+    users = torch.arange(len(split.test_inputs))
+    scores = score(split.test_inputs, users)
     assert scores.shape == (4, 8) and float(scores[0, 5]) == 4.0 and float(scores[0, 6]) == 0.0
     full = evaluate(score, split, "test", "full")
     assert full["HR@1"] > 0  # user 0 ranks item 5 first
-    assert torch.equal(score(split.test_inputs), scores), "evaluation must not modify the scorer's output"
+    assert torch.equal(score(split.test_inputs, users), scores), "evaluation must not modify the scorer's output"
     negatives = torch.tensor([[6]] * 4)
     # targets 5 and 2 beat item 6 (count 0); the target 4 of users 2 and 3 ties with it at 0 and ties
     # count against the target

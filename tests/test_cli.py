@@ -83,7 +83,7 @@ def test_evaluate_refuses_a_checkpoint_of_another_catalogue(tmp_path, data_file,
 
 def test_run_on_the_embedded_default_prints_a_table(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ssrec", "run", "--pretrain-epochs", "1", "--epochs", "2",
-                           "--out", str(tmp_path / "r")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+                           "--out", str(tmp_path / "r")], capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert "transformer (aap,mip,map,sp)" in proc.stdout and "popularity" in proc.stdout and "NDCG@10" in proc.stdout
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["dataset"] == "synthetic"
@@ -148,3 +148,30 @@ def test_pretrain_option_errors_say_why(tmp_path, data_file, caplog, extra, mess
         assert main(["pretrain", "--data", str(data_file), "--objectives", "mip,sp", *extra,
                      "--out", str(tmp_path / "pre")]) == 2
     assert message in caplog.text
+
+
+def test_caser_takes_pretrained_item_embeddings_and_refuses_per_position_objectives(tmp_path, data_with_attributes,
+                                                                                    caplog):
+    data, _ = data_with_attributes
+    pre = tmp_path / "pre"
+    small = ["--max-len", "15", "--backbone-option", "hidden_size=16"]
+    assert main(["-q", "pretrain", "--data", str(data), "--epochs", "1", *small, "--out", str(pre)]) == 0
+    with caplog.at_level(logging.INFO, logger="ssrec"):
+        assert main(["finetune", "--data", str(data), "--backbone", "caser", "--init", str(pre / "pretrained.pt"),
+                     *small, "--epochs", "1", "--protocol", "full", "--out", str(tmp_path / "caser")]) == 0
+    assert "loaded item_embeddings (1 tensor); skipped 35 (Caser has no position_embeddings; encoder tensor " \
+           "of a Transformer, the target is a Caser)" in caplog.text
+    init = json.loads((tmp_path / "caser" / "metrics.json").read_text())["config"]["init"]
+    assert init["loaded"] == {"item_embeddings": ["item_embeddings.weight"]}
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        assert main(["pretrain", "--data", str(data), "--backbone", "caser", "--objectives", "sp,mip", *small,
+                     "--out", str(tmp_path / "bad")]) == 2
+    assert "objective 'mip' needs a backbone with per_position output, but backbone 'caser' only offers causal, " \
+           "users" in caplog.text
+    with caplog.at_level(logging.ERROR):
+        assert main(["finetune", "--data", str(data), "--backbone", "caser", "--init", str(pre / "pretrained.pt"),
+                     "--max-len", "15", "--protocol", "full", "--out", str(tmp_path / "wide")]) == 2
+    assert "cannot load item_embeddings item_embeddings.weight: checkpoint shape (52, 16), Caser shape (52, 64)" \
+           in caplog.text
+    assert not (tmp_path / "wide").exists() and not (tmp_path / "bad").exists()

@@ -19,3 +19,8 @@ class TestObjective_mip_infonce(ObjectiveContract):
 class TestObjective_sp_on_gru4rec(ObjectiveContract):
     objective_name = "sp"
     backbone_name = "gru4rec"
+
+
+class TestBackbone_caser_without_users(BackboneContract):
+    backbone_name = "caser"
+    num_users = 0

@@ -22,7 +22,7 @@ def random_split(seed=0, users=40):
 def table_scorer(seed=0):
     """A scorer whose scores depend on the last input item only (a fixed random table)."""
     table = torch.randn(N + 2, N + 2, generator=torch.Generator().manual_seed(seed))
-    return lambda inputs: table[inputs[:, -1]]
+    return lambda inputs, users: table[inputs[:, -1]]
 
 
 def test_metrics_by_hand():
@@ -40,7 +40,7 @@ def test_full_ranking_matches_brute_force():
         ranks = rank_full(score, split, which)
         for u, seq in enumerate(seqs):
             target, history = seq[-cut], set(seq[:-cut])
-            s = score(split.inputs(which)[u:u + 1])[0]
+            s = score(split.inputs(which)[u:u + 1], torch.tensor([u]))[0]
             competitors = [i for i in range(1, N + 1) if i != target and i not in history]
             assert ranks[u] == sum(float(s[i]) >= float(s[target]) for i in competitors)
 
@@ -58,7 +58,7 @@ def test_sampled_ranking_matches_numpy_argsort():
     negatives = torch.randint(1, N + 1, (len(seqs), 7), generator=g)
     score = table_scorer(2)
     ranks = rank_sampled(score, split.test_inputs, split.test_targets, negatives, batch_size=7)
-    s = score(split.test_inputs).numpy()
+    s = score(split.test_inputs, torch.arange(len(split.test_inputs))).numpy()
     for u in range(len(seqs)):
         candidates = np.concatenate([[split.test_targets[u]], negatives[u]])
         vals = s[u, candidates]
@@ -69,7 +69,7 @@ def test_sampled_ranking_matches_numpy_argsort():
 
 def test_constant_scorer_gets_the_worst_rank():
     split, seqs = random_split(seed=3)
-    zeros = lambda inputs: torch.zeros(len(inputs), N + 2)
+    zeros = lambda inputs, users: torch.zeros(len(inputs), N + 2)
     negatives = torch.randint(1, N + 1, (len(seqs), 99))
     assert evaluate(zeros, split, "test", "sampled", negatives)["HR@20"] == 0.0
     assert evaluate(zeros, split, "test", "full")["HR@1"] == 0.0

@@ -79,5 +79,32 @@ def test_backbone_without_causal_mode_is_refused_before_training(split):
     class SummaryOnly(nn.Module):
         name, hidden_size, capabilities, default_causal = "summary", 8, frozenset({"bidirectional"}), False
 
-    with pytest.raises(ValueError, match="next-item fine-tuning needs a backbone with causal, per_position"):
+    with pytest.raises(ValueError, match="next-item fine-tuning needs a backbone with causal output, but backbone "
+                                         "'summary' only offers bidirectional"):
         finetune(SummaryOnly(), split, FinetuneConfig(epochs=1))
+
+
+def test_prefix_batches_are_every_training_position_once():
+    from ssrec.finetuning import _prefix_batch
+
+    data = make_synthetic(num_users=20, num_items=30, max_len=12, seed=5)
+    small = leave_one_out(data, max_len=6)
+    examples = (small.train_targets > 0).nonzero()
+    users, x, y = _prefix_batch(small.train_inputs, small.train_targets, examples)
+    for (u, t), row, target in zip(examples.tolist(), x.tolist(), y[:, 0].tolist()):
+        prefix = [i for i in small.train_inputs[u, : t + 1].tolist() if i]  # the items up to position t
+        assert [i for i in row if i] == prefix and row[-1] == prefix[-1]
+        assert target == int(small.train_targets[u, t])
+    # the targets are exactly the per-position targets, each once
+    assert sorted(y[:, 0].tolist()) == sorted(small.train_targets[small.train_targets > 0].tolist())
+
+
+@pytest.mark.parametrize("num_users", [0, 300])
+def test_summary_only_backbone_learns_from_prefixes(split, num_users):
+    """Caser (no per-position output; with and without a user embedding) trains on every prefix."""
+    torch.manual_seed(0)
+    model = ssrec.create_backbone("caser", num_items=split.dataset.num_items, max_len=20, hidden_size=32,
+                                  num_users=num_users)
+    result = finetune(model, split, FinetuneConfig(protocol="full", epochs=8, patience=3, seed=0, lr=3e-3))
+    popular = evaluate(popularity_scorer(split), split, "test", "full")
+    assert result.test_metrics["NDCG@10"] > 1.5 * popular["NDCG@10"], (result.test_metrics, popular)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ssrec.data.dataset import MIN_INTERACTIONS, ItemAttributes, SequenceDataset
 from ssrec.data.errors import DataFormatError
-from ssrec.data.text_file import read_text, text_lines
+from ssrec.data.text_file import read_text
 
 log = logging.getLogger(__name__)
 
