@@ -68,9 +68,11 @@ def ssrec_register_backbones(register: Register) -> None:
     """Register backbones (sequence encoders).
 
     Call ``register(name, factory, description=...)`` once per backbone. ``factory`` is called with
-    keyword arguments: ``num_items`` (N, the number of items; ids are 0 = PAD, 1..N, N + 1 = MASK) plus
-    the backbone's own hyper-parameters (``hidden_size``, ``max_len``, ...), and must return a
-    ``torch.nn.Module`` satisfying ``ssrec.contracts.Encoder``. Its ``spec`` attribute must hold the
+    keyword arguments: ``num_items`` (N, the number of items; ids are 0 = PAD, 1..N, N + 1 = MASK),
+    ``num_users`` when the factory names that parameter (a user embedding; declare the ``users``
+    capability), plus the backbone's own hyper-parameters (``hidden_size``, ``max_len``, ...), and must
+    return a ``torch.nn.Module`` satisfying ``ssrec.contracts.Encoder``. Test it by subclassing
+    ``ssrec.testing.BackboneContract``. Its ``spec`` attribute must hold the
     keyword arguments that rebuild it, since checkpoints store ``(name, spec)``. If the module has no
     ``name`` attribute, ssrec sets it to the registered name.
 
