@@ -13,20 +13,15 @@ Every step is an ``ssrec`` command; run folders stay under ``--out``. Prints NDC
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import sys
 from pathlib import Path
 
-from ssrec.cli import main as ssrec_main
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduction import FILES, Steps  # noqa: E402
 
-FILES = {"beauty": ("beauty/Beauty.txt", None), "lastfm": ("lastfm/LastFM.txt", "lastfm/LastFM_sample.txt")}
+#: whose pre-training each backbone starts from: itself, or (Caser) the Transformer's item embeddings
 PRETRAINED_FROM = {"sasrec": "sasrec", "gru4rec": "gru4rec", "caser": "transformer"}
-log = logging.getLogger("fig3")
-
-
-def run(argv: list[str]) -> None:
-    if ssrec_main(argv) != 0:
-        raise SystemExit(f"ssrec {' '.join(argv)} failed")
 
 
 def main() -> None:
@@ -42,39 +37,18 @@ def main() -> None:
     parser.add_argument("--out", default="runs/fig3")
     parser.add_argument("--reuse", action="store_true", help="reuse finished run folders instead of training again")
     args = parser.parse_args()
-    data_file, negatives = FILES[args.dataset]
-    data = str(Path(args.data_dir) / data_file)
-    root = Path(args.out) / args.dataset
-    common = ["--seed", str(args.seed), "--device", args.device]
-
-    def pretrained(backbone: str) -> str:
-        out = root / f"pretrain-{backbone}-e{args.pretrain_epochs}"
-        if not (args.reuse and (out / "pretrained.pt").exists()):
-            run(["pretrain", "--data", data, "--backbone", backbone, "--epochs", str(args.pretrain_epochs), *common,
-                 "--out", str(out), "--overwrite"])
-        return str(out / "pretrained.pt")
-
-    def finetune(backbone: str, protocol: str, init: str | None) -> dict:
-        out = root / f"finetune-{backbone}-{'s3rec' if init else 'scratch'}-{protocol}-p{args.patience}"
-        if not (args.reuse and (out / "metrics.json").exists()):
-            argv = ["finetune", "--data", data, "--backbone", backbone, "--protocol", protocol,
-                    "--patience", str(args.patience), *common, "--out", str(out), "--overwrite"]
-            if init:
-                argv += ["--init", init]
-            if protocol == "sampled" and negatives:
-                argv += ["--negatives", str(Path(args.data_dir) / negatives)]
-            run(argv)
-        record = json.loads((out / "metrics.json").read_text())
-        log.info("%s %s %s: best epoch %d of %d, %.0fs", backbone, "s3rec" if init else "scratch", protocol,
-                 record["best_epoch"], record["epochs_run"], record["seconds"])
-        return record["metrics"]
-
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    steps = Steps(args.dataset, Path(args.data_dir), Path(args.out) / args.dataset, args.seed, args.device,
+                  args.patience, args.reuse)
+    epochs = args.pretrain_epochs
     lines = [f"{'backbone':<10} {'protocol':<8} {'NDCG@10 plain':>14} {'NDCG@10 S3-Rec':>15} {'gain':>7} "
              f"{'HR@10 plain':>12} {'HR@10 S3-Rec':>13} {'gain':>7}"]
     for protocol in args.protocols.split(","):
         for backbone in args.backbones.split(","):
-            plain = finetune(backbone, protocol, None)
-            pre = finetune(backbone, protocol, pretrained(PRETRAINED_FROM[backbone]))
+            source = PRETRAINED_FROM[backbone]
+            plain = steps.finetune(f"{backbone}-scratch", backbone, protocol, None)
+            pre = steps.finetune(f"{backbone}-s3rec-e{epochs}", backbone, protocol,
+                                 steps.pretrain(source, source, "aap,mip,map,sp", epochs))
             gains = [(pre[m] - plain[m]) / plain[m] for m in ("NDCG@10", "HR@10")]
             lines.append(f"{backbone:<10} {protocol:<8} {plain['NDCG@10']:>14.4f} {pre['NDCG@10']:>15.4f} "
                          f"{gains[0]:>+7.1%} {plain['HR@10']:>12.4f} {pre['HR@10']:>13.4f} {gains[1]:>+7.1%}")

@@ -15,11 +15,14 @@ Each step is an ``ssrec`` command, so every run folder under ``--out`` can be in
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import sys
 from pathlib import Path
 
-from ssrec.cli import format_table, main as ssrec_main
+from ssrec.cli import format_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduction import FILES, Steps, run  # noqa: E402
 
 PUBLISHED = {  # the S3-Rec paper (REFERENCE.md)
     ("beauty", "sampled", "SASRec"): {"HR@1": 0.1870, "HR@5": 0.3741, "HR@10": 0.4696, "NDCG@5": 0.2848,
@@ -33,15 +36,7 @@ PUBLISHED = {  # the S3-Rec paper (REFERENCE.md)
     ("lastfm", "sampled", "S3-Rec"): {"HR@1": 0.1743, "HR@5": 0.4523, "NDCG@5": 0.3156, "HR@10": 0.5835,
                                       "NDCG@10": 0.3583, "MRR": 0.3072},
 }
-FILES = {"beauty": ("beauty/Beauty.txt", None, "s3rec-authors-Beauty-epochs-150.pt"),
-         "lastfm": ("lastfm/LastFM.txt", "lastfm/LastFM_sample.txt", "s3rec-authors-LastFM-epochs-150.pt")}
 OBJECTIVES = ("aap", "mip", "map", "sp")
-log = logging.getLogger("reproduce")
-
-
-def run(argv: list[str]) -> None:
-    if ssrec_main(argv) != 0:
-        raise SystemExit(f"ssrec {' '.join(argv)} failed")
 
 
 def main() -> None:
@@ -58,61 +53,38 @@ def main() -> None:
     parser.add_argument("--out", default="runs/reproduce-s3rec")
     parser.add_argument("--reuse", action="store_true", help="reuse finished run folders instead of training again")
     args = parser.parse_args()
-    data_file, negatives, checkpoint = FILES[args.dataset]
-    data = str(Path(args.data_dir) / data_file)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     protocols = (args.protocols.split(",") if args.protocols
                  else sorted({p for (d, p, _) in PUBLISHED if d == args.dataset}))
     rows_wanted = args.rows.split(",")
-    root = Path(args.out) / args.dataset
-    common = ["--seed", str(args.seed), "--device", args.device]
+    steps = Steps(args.dataset, Path(args.data_dir), Path(args.out) / args.dataset, args.seed, args.device,
+                  args.patience, args.reuse)
+    epochs = args.pretrain_epochs
 
     def pretrained(objectives: tuple[str, ...]) -> str:
-        out = root / f"pretrain-{'-'.join(objectives)}-e{args.pretrain_epochs}"
-        if not (args.reuse and (out / "pretrained.pt").exists()):
-            run(["pretrain", "--data", data, "--backbone", "transformer", "--objectives", ",".join(objectives),
-                 "--epochs", str(args.pretrain_epochs), *common, "--out", str(out), "--overwrite"])
-        record = json.loads((out / "pretrain.json").read_text())
-        log.info("pre-training %s: %d epochs, %.0fs", ",".join(objectives), record["epochs_run"], record["seconds"])
-        return str(out / "pretrained.pt")
-
-    def finetune(label: str, protocol: str, init: str | None, backbone: str) -> dict:
-        out = root / f"finetune-{label}-{protocol}-p{args.patience}"
-        if not (args.reuse and (out / "metrics.json").exists()):
-            argv = ["finetune", "--data", data, "--backbone", backbone, "--protocol", protocol,
-                    "--patience", str(args.patience), *common, "--out", str(out), "--overwrite"]
-            if init:
-                argv += ["--init", init]
-            if protocol == "sampled" and negatives:
-                argv += ["--negatives", str(Path(args.data_dir) / negatives)]
-            run(argv)
-        record = json.loads((out / "metrics.json").read_text())
-        log.info("%s %s: best epoch %d of %d, %.0fs", label, protocol, record["best_epoch"], record["epochs_run"],
-                 record["seconds"])
-        return record["metrics"]
+        return steps.pretrain("-".join(objectives), "transformer", ",".join(objectives), epochs)
 
     table = []
     for protocol in protocols:
         if "sasrec" in rows_wanted:
-            table.append(("ssrec SASRec", protocol, finetune("sasrec", protocol, None, "sasrec")))
+            table.append(("ssrec SASRec", protocol, steps.finetune("sasrec", "sasrec", protocol, None)))
             if (args.dataset, protocol, "SASRec") in PUBLISHED:
                 table.append(("paper SASRec", protocol, PUBLISHED[(args.dataset, protocol, "SASRec")]))
         if "s3rec" in rows_wanted:
-            init = pretrained(OBJECTIVES)
-            table.append((f"ssrec S3-Rec e{args.pretrain_epochs}", protocol,
-                          finetune(f"s3rec-e{args.pretrain_epochs}", protocol, init, "transformer")))
+            table.append((f"ssrec S3-Rec e{epochs}", protocol,
+                          steps.finetune(f"s3rec-e{epochs}", "transformer", protocol, pretrained(OBJECTIVES))))
         if "authors" in rows_wanted:
-            imported = root / "authors-checkpoint.pt"
+            imported = steps.root / "authors-checkpoint.pt"
             if not imported.exists():
-                run(["import-checkpoint", str(Path(args.checkpoints) / checkpoint), "--out", str(imported)])
-            table.append(("authors' S3-Rec ckpt", protocol, finetune("authors", protocol, str(imported), "transformer")))
+                run(["import-checkpoint", str(Path(args.checkpoints) / FILES[args.dataset][2]), "--out", str(imported)])
+            table.append(("authors' S3-Rec ckpt", protocol, steps.finetune("authors", "transformer", protocol, str(imported))))
         if ("s3rec" in rows_wanted or "authors" in rows_wanted) and (args.dataset, protocol, "S3-Rec") in PUBLISHED:
             table.append(("paper S3-Rec", protocol, PUBLISHED[(args.dataset, protocol, "S3-Rec")]))
         if "ablation" in rows_wanted:
             for removed in OBJECTIVES:
                 kept = tuple(o for o in OBJECTIVES if o != removed)
-                table.append((f"ssrec -{removed.upper()} e{args.pretrain_epochs}", protocol,
-                               finetune(f"without-{removed}-e{args.pretrain_epochs}", protocol, pretrained(kept),
-                                        "transformer")))
+                table.append((f"ssrec -{removed.upper()} e{epochs}", protocol,
+                               steps.finetune(f"without-{removed}-e{epochs}", "transformer", protocol, pretrained(kept))))
     print(format_table(table))
 
 
