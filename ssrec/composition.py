@@ -115,7 +115,8 @@ def compose(encoder: nn.Module, objectives: Sequence[str | nn.Module] | Mapping[
 
     Raises:
         ValueError: no objective, a name twice, a weight that is not finite and >= 0, a weight for an
-            objective not in the composition, or an objective that this backbone or data set cannot serve.
+            objective not in the composition, a backbone built for another number of items, or an objective
+            that this backbone or data set cannot serve.
     """
     weights = dict(weights or {})
     if isinstance(objectives, Mapping):
@@ -130,6 +131,10 @@ def compose(encoder: nn.Module, objectives: Sequence[str | nn.Module] | Mapping[
     unknown = set(weights) - set(names)
     if unknown:
         raise ValueError(f"weights given for {sorted(unknown)}, which are not among the objectives {names}")
+    rows = encoder.item_embeddings.num_embeddings
+    if rows != dataset.num_items + 2:
+        raise ValueError(f"the backbone's item table has {rows} rows (N + 2 for N = {rows - 2} items), but data set "
+                         f"{dataset.name!r} has {dataset.num_items} items; build it with num_items={dataset.num_items}")
     available = {ATTRIBUTES} if dataset.attributes is not None else set()
     for objective in built:
         who = f"objective {objective.name!r}"

@@ -83,6 +83,12 @@ def test_bad_compositions_say_why(dataset, objectives, weights, message):
         compose(encoder(dataset.num_items), objectives, dataset, weights=weights)
 
 
+def test_a_backbone_for_another_catalogue_is_refused(dataset):
+    with pytest.raises(ValueError, match=r"item table has 12 rows \(N \+ 2 for N = 10 items\), but data set "
+                                         r"'synthetic' has 25 items; build it with num_items=25"):
+        compose(encoder(10), ["mip"], dataset)
+
+
 def test_unknown_objective_lists_the_available_ones(dataset):
     with pytest.raises(KeyError, match=r"unknown objective 'mlp'; available: .*aap.*mip"):
         compose(encoder(dataset.num_items), ["mlp"], dataset)
