@@ -125,6 +125,22 @@ def _load_data(args: argparse.Namespace) -> SequenceDataset:
     return dataset
 
 
+class EpochLog:
+    """Appends one JSON line per epoch to ``DIR/log.jsonl`` (``{"stage", "epoch", losses, metrics, seconds}``),
+    so that a long run can be followed, or read after it was stopped."""
+
+    def __init__(self, out: Path, stage: str) -> None:
+        self.path, self.stage = out / "log.jsonl", stage
+        if self.path.exists():  # a run being overwritten: drop this stage's old lines, keep the other stage's
+            kept = [line for line in self.path.read_text().splitlines(keepends=True)
+                    if json.loads(line).get("stage") != stage]
+            atomic_write(self.path, lambda tmp: Path(tmp).write_text("".join(kept)))
+
+    def __call__(self, epoch: int, logs: dict[str, float]) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps({"stage": self.stage, **logs, "epoch": epoch}) + "\n")
+
+
 def _prepare_out(out: Path, overwrite: bool, product: str = "model.pt") -> None:
     if (out / product).exists() and not overwrite:
         raise FileExistsError(f"{out} already holds a run ({product}); choose another --out or pass --overwrite")
@@ -158,7 +174,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     settings = {"data": str(args.data) if args.data else "synthetic", "attributes": args.attributes and str(args.attributes),
                 "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "max_len": args.max_len,
                 "objectives": {n: {"weight": model.weights[n], "options": options.get(n, {})} for n in names}}
-    result = pretrain(model, data, config, out=out, checkpoint_extra={
+    result = pretrain(model, data, config, out=out, on_epoch_end=EpochLog(out, "pretrain"), checkpoint_extra={
         "config": settings, "dataset": {"name": dataset.name, "num_items": dataset.num_items,
                                         "num_users": dataset.num_users}})
     record = {"dataset": dataset.name, "seed": args.seed, "samples_per_epoch": data.num_samples,
@@ -194,7 +210,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
                             bucketing=args.bucketing)
     log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", args.backbone, dataset.name,
              config.protocol, config.loss, device)
-    result = finetune(encoder, split, config, negatives)
+    result = finetune(encoder, split, config, negatives, on_epoch_end=EpochLog(out, "finetune"))
     full_config = {"data": str(args.data), "attributes": args.attributes and str(args.attributes),
                    "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "finetune": dataclasses.asdict(config),
                    "max_len": args.max_len, "negatives": negatives_source, "init": init_report}

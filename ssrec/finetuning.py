@@ -14,6 +14,7 @@ import copy
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
@@ -62,8 +63,11 @@ class FinetuneResult:
 
 
 def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
-             negatives: torch.Tensor | None = None) -> FinetuneResult:
+             negatives: torch.Tensor | None = None,
+             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> FinetuneResult:
     """Train ``encoder`` for next-item prediction on ``split``; leave it holding the best validation weights.
+
+    ``on_epoch_end(epoch, logs)`` is called after every epoch with its loss, timing and validation metrics.
 
     ``negatives`` (U, 99) are required for the sampled protocol. Returns the test metrics of the best
     validation epoch, evaluated once.
@@ -116,6 +120,8 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
                 **{f"valid_{k}": v for k, v in valid.items()}}
         history.append(logs)
         notify_epoch_end("finetune", epoch, logs)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, logs)
         improved = valid[metric] > best
         if improved:
             best, best_epoch, best_valid = valid[metric], epoch, valid

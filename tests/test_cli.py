@@ -88,6 +88,8 @@ def test_run_on_the_embedded_default_prints_a_table(tmp_path):
     assert "transformer (aap,mip,map,sp)" in proc.stdout and "popularity" in proc.stdout and "NDCG@10" in proc.stdout
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["dataset"] == "synthetic"
     assert json.loads((tmp_path / "r" / "pretrain.json").read_text())["epochs_run"] == 1
+    stages = [json.loads(line)["stage"] for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    assert stages == ["pretrain", "finetune", "finetune"]
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["config"]["init"]["skipped"] == {}
 
 
@@ -114,7 +116,11 @@ def test_pretrain_writes_checkpoints_that_finetune_loads(tmp_path, data_with_att
     assert main(["-q", "pretrain", "--data", str(data), "--attributes", str(attrs), "--backbone", "transformer",
                  "--objectives", "aap,mip,map,sp", "--weights", "0.2,1,1,0.5", "--epochs", "2", "--checkpoint-every", "1",
                  "--max-len", "15", "--backbone-option", "hidden_size=16", "--seed", "1", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["pretrain.json", "pretrained-epoch-1.pt", "pretrained.pt"]
+    assert sorted(p.name for p in out.iterdir()) == ["log.jsonl", "pretrain.json", "pretrained-epoch-1.pt",
+                                                     "pretrained.pt"]
+    lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [(x["stage"], x["epoch"]) for x in lines] == [("pretrain", 1), ("pretrain", 2)]
+    assert {"loss", "aap", "mip", "map", "sp", "seconds"} <= set(lines[0])
     payload = load_checkpoint(out / "pretrained.pt")
     assert payload["kind"] == "pretrained" and payload["backbone"]["name"] == "transformer"
     assert payload["backbone"]["spec"]["hidden_size"] == 16 and payload["pretrain_epoch"] == 2
@@ -175,3 +181,14 @@ def test_caser_takes_pretrained_item_embeddings_and_refuses_per_position_objecti
     assert "cannot load item_embeddings item_embeddings.weight: checkpoint shape (52, 16), Caser shape (52, 64)" \
            in caplog.text
     assert not (tmp_path / "wide").exists() and not (tmp_path / "bad").exists()
+
+
+def test_epoch_log_replaces_only_its_own_stage_when_a_run_is_redone(tmp_path):
+    from ssrec.cli import EpochLog
+
+    EpochLog(tmp_path, "pretrain")(1, {"loss": 3.0})
+    EpochLog(tmp_path, "finetune")(1, {"loss": 0.5})
+    redo = EpochLog(tmp_path, "pretrain")  # an --overwrite of the pre-training
+    redo(1, {"loss": 2.0})
+    lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert lines == [{"stage": "finetune", "loss": 0.5, "epoch": 1}, {"stage": "pretrain", "loss": 2.0, "epoch": 1}]
