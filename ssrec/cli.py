@@ -112,10 +112,12 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def format_table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
     """A fixed-width table: one row per (model, protocol) with the standard metrics."""
-    head = f"{'model':<22} {'protocol':<8} " + " ".join(f"{m:>8}" for m in TABLE_METRICS)
+    width = max([22, *(len(model) for model, _, _ in rows)])
+    head = f"{'model':<{width}} {'protocol':<8} " + " ".join(f"{m:>8}" for m in TABLE_METRICS)
     lines = [head, "-" * len(head)]
     for model, protocol, metrics in rows:
-        lines.append(f"{model:<22} {protocol:<8} " + " ".join(f"{metrics.get(m, float('nan')):>8.4f}" for m in TABLE_METRICS))
+        lines.append(f"{model:<{width}} {protocol:<8} "
+                     + " ".join(f"{metrics.get(m, float('nan')):>8.4f}" for m in TABLE_METRICS))
     return "\n".join(lines)
 
 
