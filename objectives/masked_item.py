@@ -58,11 +58,11 @@ class MaskedItemPrediction(nn.Module):
         positives = batch.items[view.masked]  # (T,)
         negatives = sample_excluding(batch.items[rows], self.num_negatives, step.data.num_items,
                                      step.generator)  # (T, k)
-        f_pos = (h * table[positives]).sum(-1)  # (T,)
-        f_neg = (h[:, None, :] * table[negatives]).sum(-1)  # (T, k)
-        if self.infonce:
-            logits = torch.cat([f_pos[:, None], f_neg], dim=1)  # (T, 1 + k), the positive first
-            losses = F.cross_entropy(logits, torch.zeros_like(positives), reduction="none")
+        candidates = table[torch.cat([positives[:, None], negatives], dim=1)]  # (T, 1 + k, H), one gather
+        scores = (h[:, None, :] * candidates).sum(-1)  # (T, 1 + k)
+        f_pos, f_neg = scores[:, 0], scores[:, 1:]  # (T,), (T, k)
+        if self.infonce:  # the positive is candidate 0
+            losses = F.cross_entropy(scores, torch.zeros_like(positives), reduction="none")
         else:
             losses = pairwise_loss(f_pos[:, None], f_neg, self.double_sigmoid)  # (T, k)
         return reduce(losses, self.reduction)

@@ -24,6 +24,7 @@ from ssrec.contracts import CAUSAL, PER_POSITION, require_capabilities, sequence
 from ssrec.data.split import LeaveOneOut
 from ssrec.evaluation import Protocol, encoder_scorer, evaluate
 from ssrec.losses import make_loss
+from ssrec.optim import adam
 from ssrec.plugins import notify_epoch_end
 from ssrec.sampling import UserItemIndex
 
@@ -77,7 +78,7 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     encoder.to(device)
     index = UserItemIndex(split.dataset, device)
     loss_fn = make_loss(config.loss, index)
-    optimizer = torch.optim.Adam(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = adam(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     shuffle_generator = torch.Generator().manual_seed(config.seed)
     pool = POOL_BATCHES if config.bucketing else 1

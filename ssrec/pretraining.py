@@ -20,6 +20,7 @@ import torch
 from ssrec.batching import POOL_BATCHES, bucketed_batches
 from ssrec.checkpoint import save_checkpoint
 from ssrec.composition import PretrainModel
+from ssrec.optim import adam
 from ssrec.plugins import notify_epoch_end
 from ssrec.pretrain_data import PretrainData
 
@@ -70,7 +71,7 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
     device = torch.device(config.device)
     model.to(device)
     data.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     shuffle_generator = torch.Generator().manual_seed(config.seed)
     lengths = data.lengths.cpu()
