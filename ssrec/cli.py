@@ -149,6 +149,13 @@ def _prepare_out(out: Path, overwrite: bool, product: str = "model.pt") -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def _build_backbone(args: argparse.Namespace, dataset: SequenceDataset) -> torch.nn.Module:
+    """--backbone for ``dataset`` with --max-len and --backbone-option, initialised under --seed."""
+    torch.manual_seed(args.seed)
+    options = {"max_len": args.max_len, **_backbone_options(args.backbone_option)}
+    return create_backbone_for(args.backbone, num_items=dataset.num_items, num_users=dataset.num_users, **options)
+
+
 def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path, *, epochs: int,
                   batch_size: int) -> dict[str, Any]:
     """Compose --backbone with --objectives, pre-train, write pretrained.pt (+ every k epochs) and pretrain.json."""
@@ -159,10 +166,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     names = _objective_list(args.objectives)
     weights = _objective_weights(names, args.weights)
     options = _objective_options(args.objective_option, names)
-    torch.manual_seed(args.seed)
-    backbone_options = {"max_len": args.max_len, **_backbone_options(args.backbone_option)}
-    encoder = create_backbone_for(args.backbone, num_items=dataset.num_items, num_users=dataset.num_users,
-                                  **backbone_options)
+    encoder = _build_backbone(args, dataset)
     objectives = [ssrec.create_objective(name, **options.get(name, {})) for name in names]
     model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
     _prepare_out(out, args.overwrite, "pretrained.pt")
@@ -195,9 +199,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
     Returns the result, the metrics.json record, the split and the encoder (on CPU, best weights, eval mode).
     """
     device = _device(args.device)
-    torch.manual_seed(args.seed)
-    options = {"max_len": args.max_len, **_backbone_options(args.backbone_option)}
-    encoder = create_backbone_for(args.backbone, num_items=dataset.num_items, num_users=dataset.num_users, **options)
+    encoder = _build_backbone(args, dataset)
     init_report = None
     if args.init:  # before the run folder is made: a checkpoint that does not fit leaves nothing behind
         payload = load_checkpoint(args.init)

@@ -25,6 +25,10 @@ from ssrec.plugins import create_objective
 from ssrec.pretrain_data import PretrainBatch, PretrainData
 
 
+#: Standard deviation of the normal initialisation of every head and table (as released).
+INITIALIZER_RANGE = 0.02
+
+
 @dataclass(frozen=True)
 class ObjectiveContext:
     """What ``Objective.setup`` may size its heads by."""
@@ -32,7 +36,7 @@ class ObjectiveContext:
     hidden_size: int
     num_items: int
     num_attributes: int  # 0 without attributes
-    initializer_range: float = 0.02
+    initializer_range: float = INITIALIZER_RANGE
 
 
 class StepContext:
@@ -90,7 +94,7 @@ class PretrainModel(nn.Module):
         self.attribute_embeddings: nn.Embedding | None = None
         if any(ATTRIBUTES in o.fields for o in objectives):
             self.attribute_embeddings = nn.Embedding(num_attributes, encoder.hidden_size, padding_idx=0)
-            nn.init.normal_(self.attribute_embeddings.weight, 0.0, 0.02)  # row 0 too, as released
+            nn.init.normal_(self.attribute_embeddings.weight, 0.0, INITIALIZER_RANGE)  # row 0 too, as released
 
     def forward(self, batch: PretrainBatch, data: PretrainData,
                 generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

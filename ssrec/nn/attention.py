@@ -3,9 +3,9 @@
 ``eager`` is the reference and the specification; ``sdpa`` calls torch's fused kernels
 (``scaled_dot_product_attention``); ``auto`` picks by device: ``sdpa`` on accelerators and whenever no
 dropout is applied, ``eager`` for CPU training with attention dropout, where torch's fused CPU kernel
-draws its dropout mask about three times slower than ``ssrec.nn.dropout``. Both take a boolean mask where True means "may attend"; masks built
-by ``attention_mask`` always let a query attend to itself, so no row is ever fully masked and outputs
-at PAD positions (never read) stay finite.
+draws its dropout mask about three times slower than ``ssrec.nn.dropout``. All take a boolean mask where
+True means "may attend"; masks built by ``attention_mask`` always let a query attend to itself, so no
+row is ever fully masked and outputs at PAD positions (never read) stay finite.
 """
 from __future__ import annotations
 
