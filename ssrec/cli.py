@@ -19,8 +19,10 @@ from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synt
 from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
 from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
+from ssrec.finetuning import resume_identity as finetune_identity
 from ssrec.plugins import (PluginError, create_backbone_for, describe_plugins, failed_plugins,
                            format_plugins_table)
+from ssrec.resume import load_training_state, state_path
 from ssrec.sampling import UserItemIndex, sample_distinct_negatives
 from ssrec.transfer import transfer_weights
 
@@ -129,13 +131,17 @@ def _load_data(args: argparse.Namespace) -> SequenceDataset:
 
 class EpochLog:
     """Appends one JSON line per epoch to ``DIR/log.jsonl`` (``{"stage", "epoch", losses, metrics, seconds}``),
-    so that a long run can be followed, or read after it was stopped."""
+    so that a long run can be followed, or read after it was stopped.
 
-    def __init__(self, out: Path, stage: str) -> None:
+    A new run drops the stage's old lines (the other stage's stay); a resumed one keeps them through the
+    epoch it resumes after.
+    """
+
+    def __init__(self, out: Path, stage: str, keep_through: int = 0) -> None:
         self.path, self.stage = out / "log.jsonl", stage
-        if self.path.exists():  # a run being overwritten: drop this stage's old lines, keep the other stage's
+        if self.path.exists():
             kept = [line for line in self.path.read_text().splitlines(keepends=True)
-                    if json.loads(line).get("stage") != stage]
+                    if (entry := json.loads(line)).get("stage") != stage or entry["epoch"] <= keep_through]
             atomic_write(self.path, lambda tmp: Path(tmp).write_text("".join(kept)))
 
     def __call__(self, epoch: int, logs: dict[str, float]) -> None:
@@ -143,10 +149,28 @@ class EpochLog:
             f.write(json.dumps({"stage": self.stage, **logs, "epoch": epoch}) + "\n")
 
 
-def _prepare_out(out: Path, overwrite: bool, product: str = "model.pt") -> None:
-    if (out / product).exists() and not overwrite:
-        raise FileExistsError(f"{out} already holds a run ({product}); choose another --out or pass --overwrite")
+def _prepare_out(args: argparse.Namespace, out: Path, product: str = "model.pt") -> None:
+    """Make the run folder; an existing run is kept unless --overwrite (or continued with --resume)."""
+    if args.resume:
+        if args.overwrite:
+            raise ValueError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
+        if not out.is_dir():
+            raise ValueError(f"--resume: {out} is not a run folder")
+        return
+    if (out / product).exists() and not args.overwrite:
+        raise FileExistsError(f"{out} already holds a run ({product}); choose another --out, pass --overwrite "
+                              "to replace it or --resume to continue it")
     out.mkdir(parents=True, exist_ok=True)
+
+
+def _resume_state(args: argparse.Namespace, out: Path, stage: str, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """With --resume, the stage's training state in ``out`` (checked against ``identity``), else None."""
+    if not args.resume:
+        return None
+    if not state_path(out, stage).is_file():
+        log.warning("--resume: %s has no %s state yet; the %s starts from its first epoch", out, stage, stage)
+        return None
+    return load_training_state(out, stage, identity)
 
 
 def _build_backbone(args: argparse.Namespace, dataset: SequenceDataset) -> torch.nn.Module:
@@ -162,6 +186,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     from ssrec.composition import compose
     from ssrec.pretrain_data import pretrain_samples
     from ssrec.pretraining import PretrainConfig, pretrain
+    from ssrec.pretraining import resume_identity as pretrain_identity
 
     names = _objective_list(args.objectives)
     weights = _objective_weights(names, args.weights)
@@ -169,7 +194,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     encoder = _build_backbone(args, dataset)
     objectives = [ssrec.create_objective(name, **options.get(name, {})) for name in names]
     model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
-    _prepare_out(out, args.overwrite, "pretrained.pt")
+    _prepare_out(args, out, "pretrained.pt")
     data = pretrain_samples(dataset, args.max_len)
     config = PretrainConfig(epochs=epochs, batch_size=batch_size, lr=args.lr, seed=args.seed,
                             device=_device(args.device), bucketing=args.bucketing,
@@ -180,9 +205,11 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     settings = {"data": str(args.data) if args.data else "synthetic", "attributes": args.attributes and str(args.attributes),
                 "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "max_len": args.max_len,
                 "objectives": {n: {"weight": model.weights[n], "options": options.get(n, {})} for n in names}}
-    result = pretrain(model, data, config, out=out, on_epoch_end=EpochLog(out, "pretrain"), checkpoint_extra={
-        "config": settings, "dataset": {"name": dataset.name, "num_items": dataset.num_items,
-                                        "num_users": dataset.num_users}})
+    extra = {"config": settings, "dataset": {"name": dataset.name, "num_items": dataset.num_items,
+                                             "num_users": dataset.num_users}}
+    state = _resume_state(args, out, "pretrain", pretrain_identity(config, extra))
+    result = pretrain(model, data, config, out=out, checkpoint_extra=extra, resume_from=state,
+                      on_epoch_end=EpochLog(out, "pretrain", keep_through=state["epoch"] if state else 0))
     record = {"dataset": dataset.name, "seed": args.seed, "samples_per_epoch": data.num_samples,
               "config": {**settings, "pretrain": dataclasses.asdict(config)}, "epochs_run": result.epochs_run,
               "seconds": round(result.seconds, 2), "history": result.history, "ssrec_version": ssrec.__version__}
@@ -206,7 +233,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
         report = transfer_weights(encoder, payload)
         init_report = {"checkpoint": str(args.init), **report.as_dict()}
         log.info("--init %s: %s", args.init, report.summary())
-    _prepare_out(out, args.overwrite)
+    _prepare_out(args, out)
     split = leave_one_out(dataset, args.max_len)
     negatives, negatives_source = _negatives(args, dataset, out)
     config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
@@ -214,10 +241,13 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
                             bucketing=args.bucketing)
     log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", args.backbone, dataset.name,
              config.protocol, config.loss, device)
-    result = finetune(encoder, split, config, negatives, on_epoch_end=EpochLog(out, "finetune"))
-    full_config = {"data": str(args.data), "attributes": args.attributes and str(args.attributes),
-                   "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "finetune": dataclasses.asdict(config),
-                   "max_len": args.max_len, "negatives": negatives_source, "init": init_report}
+    run_identity = {"data": str(args.data), "attributes": args.attributes and str(args.attributes),
+                    "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "max_len": args.max_len,
+                    "negatives": negatives_source, "init": args.init and str(args.init)}
+    state = _resume_state(args, out, "finetune", finetune_identity(config, run_identity))
+    result = finetune(encoder, split, config, negatives, out=out, run_identity=run_identity, resume_from=state,
+                      on_epoch_end=EpochLog(out, "finetune", keep_through=state["epoch"] if state else 0))
+    full_config = {**run_identity, "finetune": dataclasses.asdict(config), "init": init_report}
     record = {"protocol": config.protocol, "split": "test", "dataset": dataset.name, "seed": args.seed,
               "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),
@@ -301,7 +331,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.init:
             raise ValueError("ssrec run: --init and pre-training exclude each other; pass --objectives none to "
                              "fine-tune from --init")
-        _prepare_out(out, args.overwrite)
+        _prepare_out(args, out)
         _pretrain_run(args, dataset, out, epochs=args.pretrain_epochs, batch_size=args.pretrain_batch_size)
         args.init = str(out / "pretrained.pt")
         label = f"{args.backbone} ({args.objectives})"
@@ -362,7 +392,13 @@ def _add_finetune_args(p: argparse.ArgumentParser, out_required: bool = True) ->
     p.add_argument("--no-bucketing", dest="bucketing", action="store_false",
                    help="plain random batches as released (default: length-bucketed batches, same data, less padding)")
     p.add_argument("--out", required=out_required, help="run folder for model.pt and metrics.json")
+    _add_run_folder_args(p)
+
+
+def _add_run_folder_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last epoch (same options as the interrupted run)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -391,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, or auto")
     p.add_argument("--out", required=True, help="run folder for pretrained.pt, checkpoints and pretrain.json")
-    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    _add_run_folder_args(p)
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("finetune", help="next-item fine-tuning with early stopping; writes model.pt, metrics.json")
@@ -433,6 +469,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stream=sys.stderr)
     try:
         return int(args.func(args) or 0)
-    except (DataFormatError, CheckpointError, PluginError, FileExistsError, ValueError) as exc:
+    except (DataFormatError, CheckpointError, PluginError, FileExistsError, ValueError, FloatingPointError) as exc:
         log.error("%s", exc, exc_info=args.verbose)
         return 2

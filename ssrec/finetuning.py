@@ -11,10 +11,12 @@ by prefix length (as Caser and RecBole train it).
 from __future__ import annotations
 
 import copy
+import math
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -26,6 +28,7 @@ from ssrec.evaluation import Protocol, encoder_scorer, evaluate
 from ssrec.losses import make_loss
 from ssrec.optim import adam
 from ssrec.plugins import notify_epoch_end
+from ssrec.resume import restore, save_training_state
 from ssrec.sampling import UserItemIndex
 
 log = logging.getLogger(__name__)
@@ -63,12 +66,23 @@ class FinetuneResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
+def resume_identity(config: FinetuneConfig, run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings a resumed fine-tuning must share with the run it continues (all but ``epochs``)."""
+    return {"finetune": {k: v for k, v in vars(config).items() if k != "epochs"}, "run": dict(run or {})}
+
+
 def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
              negatives: torch.Tensor | None = None,
-             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> FinetuneResult:
+             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None, *,
+             out: Path | None = None, run_identity: dict[str, Any] | None = None,
+             resume_from: dict[str, Any] | None = None) -> FinetuneResult:
     """Train ``encoder`` for next-item prediction on ``split``; leave it holding the best validation weights.
 
     ``on_epoch_end(epoch, logs)`` is called after every epoch with its loss, timing and validation metrics.
+    With ``out``, the training state (weights, optimizer, random states, early-stopping state) is written
+    to ``out/finetune-state.pt`` after every epoch; ``resume_from``, such a state read by
+    ``ssrec.resume.load_training_state(out, "finetune", resume_identity(config, run_identity))``, continues
+    after its epoch exactly as the interrupted run would have.
 
     ``negatives`` (U, 99) are required for the sampled protocol. Returns the test metrics of the best
     validation epoch, evaluated once.
@@ -94,9 +108,18 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     metric = config.metric()
     best, best_epoch, best_state, best_valid = float("-inf"), 0, copy.deepcopy(encoder.state_dict()), {}
     history: list[dict[str, float]] = []
+    generators = {"negatives": generator, "shuffle": shuffle_generator}
     start = time.perf_counter()
-    epoch = 0
-    for epoch in range(1, config.epochs + 1):
+    epoch, stopped = 0, False
+    if resume_from is not None:
+        restore(resume_from, encoder, optimizer, generators)
+        kept = resume_from["bookkeeping"]
+        epoch, stopped, history = resume_from["epoch"], kept["stopped"], list(kept["history"])
+        best, best_epoch, best_state, best_valid = kept["best"], kept["best_epoch"], kept["best_state"], kept["best_valid"]
+        log.info("resuming fine-tuning after epoch %d (best %s %.4f at epoch %d%s)", epoch, metric, best, best_epoch,
+                 ", early-stopped" if stopped else "")
+    while not stopped and epoch < config.epochs:
+        epoch += 1
         t0 = time.perf_counter()
         encoder.train()
         total, batches = 0.0, 0
@@ -115,6 +138,9 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
             total += float(loss.detach())
             batches += 1
         train_seconds = time.perf_counter() - t0
+        if not math.isfinite(total):
+            raise FloatingPointError(f"fine-tuning loss is {total} in epoch {epoch}; stopping (the training state "
+                                     f"of epoch {epoch - 1} is kept)")
         encoder.eval()
         valid = evaluate(encoder_scorer(encoder), split, "valid", config.protocol, negatives, device)
         logs = {"epoch": epoch, "loss": total / max(batches, 1), "train_seconds": train_seconds,
@@ -129,9 +155,14 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
             best_state = copy.deepcopy(encoder.state_dict())
         log.info("epoch %3d/%d  loss %.4f  valid %s %.4f  (best %.4f @%d)  %.1fs", epoch, config.epochs,
                  logs["loss"], metric, valid[metric], best, best_epoch, time.perf_counter() - t0)
-        if epoch - best_epoch >= config.patience:
+        stopped = epoch - best_epoch >= config.patience
+        if out is not None:
+            save_training_state(out, "finetune", epoch=epoch, identity=resume_identity(config, run_identity),
+                                model=encoder, optimizer=optimizer, generators=generators, stopped=stopped,
+                                history=history, best=best, best_epoch=best_epoch, best_state=best_state,
+                                best_valid=best_valid)
+        if stopped:
             log.info("early stop: no %s improvement for %d epochs", metric, config.patience)
-            break
     encoder.load_state_dict(best_state)
     encoder.eval()
     test = evaluate(encoder_scorer(encoder), split, "test", config.protocol, negatives, device)

@@ -23,6 +23,7 @@ from ssrec.composition import PretrainModel
 from ssrec.optim import adam
 from ssrec.plugins import notify_epoch_end
 from ssrec.pretrain_data import PretrainData
+from ssrec.resume import restore, save_training_state
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,25 @@ def pretrained_payload(model: PretrainModel, config: PretrainConfig, epoch: int,
             "pretrain_config": vars(config).copy(), **extra}
 
 
+def resume_identity(config: PretrainConfig, checkpoint_extra: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings a resumed pre-training must share with the run it continues (all but the epoch counts)."""
+    kept = {k: v for k, v in vars(config).items() if k not in ("epochs", "checkpoint_every")}
+    return {"pretrain": kept, "run": dict(checkpoint_extra or {})}
+
+
 def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *, out: Path | None = None,
              checkpoint_extra: dict[str, Any] | None = None,
-             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> PretrainResult:
+             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+             resume_from: dict[str, Any] | None = None) -> PretrainResult:
     """Pre-train ``model`` on ``data`` for ``config.epochs`` epochs.
 
     With ``out``, writes ``out/pretrained-epoch-K.pt`` every ``checkpoint_every`` epochs and
-    ``out/pretrained.pt`` at the end (atomically; ``checkpoint_extra`` is stored in each). A loss that is
-    not finite stops the run with a ``FloatingPointError`` naming the epoch and step, keeping the
-    checkpoints already written.
+    ``out/pretrained.pt`` at the end (atomically; ``checkpoint_extra`` is stored in each), and the training
+    state ``out/pretrain-state.pt`` after every epoch (``ssrec.resume``). ``resume_from``, a state read by
+    ``ssrec.resume.load_training_state(out, "pretrain", resume_identity(config, checkpoint_extra))``,
+    continues after its epoch with its weights, optimizer and random states. A loss that is not finite
+    stops the run with a ``FloatingPointError`` naming the epoch and step, keeping the checkpoints and
+    state already written.
     """
     device = torch.device(config.device)
     model.to(device)
@@ -76,11 +87,19 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
     shuffle_generator = torch.Generator().manual_seed(config.seed)
     lengths = data.lengths.cpu()
     pool = POOL_BATCHES if config.bucketing else 1
+    generators = {"corruption": generator, "shuffle": shuffle_generator}
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     extra = dict(checkpoint_extra or {})
     epoch = 0
-    for epoch in range(1, config.epochs + 1):
+    if resume_from is not None:
+        restore(resume_from, model, optimizer, generators)
+        epoch, history = resume_from["epoch"], list(resume_from["bookkeeping"]["history"])
+        if epoch > config.epochs:
+            raise ValueError(f"cannot resume: the run already pre-trained {epoch} epochs, more than the "
+                             f"{config.epochs} asked for")
+        log.info("resuming pre-training after epoch %d of %d", epoch, config.epochs)
+    for epoch in range(epoch + 1, config.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         sums: dict[str, torch.Tensor] = {}
@@ -110,6 +129,9 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
         if out is not None and config.checkpoint_every and epoch % config.checkpoint_every == 0 and epoch < config.epochs:
             save_checkpoint(out / f"pretrained-epoch-{epoch}.pt", model.encoder, kind="pretrained",
                             **pretrained_payload(model, config, epoch, extra))
+        if out is not None:
+            save_training_state(out, "pretrain", epoch=epoch, identity=resume_identity(config, checkpoint_extra),
+                                model=model, optimizer=optimizer, generators=generators, history=history)
     if out is not None:
         save_checkpoint(out / "pretrained.pt", model.encoder, kind="pretrained",
                         **pretrained_payload(model, config, epoch, extra))

@@ -108,3 +108,27 @@ def test_summary_only_backbone_learns_from_prefixes(split, num_users):
     result = finetune(model, split, FinetuneConfig(protocol="full", epochs=8, patience=3, seed=0, lr=3e-3))
     popular = evaluate(popularity_scorer(split), split, "test", "full")
     assert result.test_metrics["NDCG@10"] > 1.5 * popular["NDCG@10"], (result.test_metrics, popular)
+
+
+def test_a_non_finite_loss_stops_fine_tuning_and_keeps_the_last_good_state(split, tmp_path, monkeypatch):
+    from ssrec import finetuning
+    from ssrec.checkpoint import load_payload
+
+    calls = {"n": 0}
+    real = finetuning.make_loss
+
+    def exploding(name, index):
+        loss = real(name, index)
+
+        def fn(*args):
+            calls["n"] += 1
+            return loss(*args) * (float("inf") if calls["n"] > 4 else 1.0)
+        return fn
+
+    monkeypatch.setattr(finetuning, "make_loss", exploding)
+    torch.manual_seed(0)
+    encoder = ssrec.create_backbone("sasrec", num_items=split.dataset.num_items, max_len=20, hidden_size=16)
+    with pytest.raises(FloatingPointError, match=r"fine-tuning loss is inf in epoch \d+; stopping"):
+        finetune(encoder, split, FinetuneConfig(epochs=50, batch_size=400, protocol="full"), out=tmp_path)
+    state = load_payload(tmp_path / "finetune-state.pt")
+    assert state["epoch"] >= 1 and all(torch.isfinite(v).all() for v in state["model"].values())

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.checkpoint import load_checkpoint
+from ssrec.checkpoint import load_checkpoint, load_payload
 from ssrec.transfer import transfer_weights
 from ssrec.composition import compose
 from ssrec.data import make_synthetic
@@ -61,7 +61,7 @@ def test_checkpoints_every_k_epochs_and_the_final_one(dataset, tmp_path):
     model = build(dataset)
     pretrain(model, pretrain_samples(dataset, 20), PretrainConfig(epochs=3, checkpoint_every=2), out=tmp_path,
              checkpoint_extra={"dataset": {"num_items": dataset.num_items}})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrained-epoch-2.pt", "pretrained.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrain-state.pt", "pretrained-epoch-2.pt", "pretrained.pt"]
     final = load_checkpoint(tmp_path / "pretrained.pt")
     assert final["kind"] == "pretrained" and final["pretrain_epoch"] == 3
     assert final["objectives"]["mip"] == {"weight": 1.0, "spec": {"mask_ratio": 0.2, "num_negatives": 1,
@@ -106,5 +106,6 @@ def test_a_non_finite_loss_stops_the_run_and_keeps_earlier_checkpoints(dataset, 
     model = compose(encoder, [ExplodingObjective(after=steps_per_epoch + 3)], dataset)
     with pytest.raises(FloatingPointError, match=r"loss is nan in epoch 2.*checkpoints written so far are kept"):
         pretrain(model, data, PretrainConfig(epochs=3, checkpoint_every=1), out=tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrained-epoch-1.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrain-state.pt", "pretrained-epoch-1.pt"]
     assert load_checkpoint(tmp_path / "pretrained-epoch-1.pt")["pretrain_epoch"] == 1
+    assert load_payload(tmp_path / "pretrain-state.pt")["epoch"] == 1, "the last good state is kept for --resume"
