@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import torch
 
 import ssrec
+from ssrec import distributed
 from ssrec.checkpoint import CheckpointError, atomic_write, load_checkpoint, rebuild_backbone, save_checkpoint
 from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
 from ssrec.data.split import LeaveOneOut, leave_one_out
@@ -107,7 +108,16 @@ def _negatives(args: argparse.Namespace, dataset: SequenceDataset, out: Path | N
     return torch.from_numpy(negatives), source
 
 
+def _emit(text: str) -> None:
+    """Print a command's result (rank 0 only under torchrun)."""
+    if distributed.is_main():
+        print(text)
+
+
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write a run's JSON record atomically (rank 0 only under torchrun)."""
+    if not distributed.is_main():
+        return
     text = json.dumps(payload, indent=2, sort_keys=False)
     atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n"))
 
@@ -127,6 +137,11 @@ def _load_data(args: argparse.Namespace) -> SequenceDataset:
     dataset = load_dataset(args.data, args.attributes)
     log.info("%s", dataset.describe())
     return dataset
+
+
+def _epoch_log(out: Path, stage: str, resumed: dict[str, Any] | None) -> EpochLog | None:
+    """The run's log.jsonl writer for ``stage`` (None on ranks other than 0)."""
+    return EpochLog(out, stage, keep_through=resumed["epoch"] if resumed else 0) if distributed.is_main() else None
 
 
 class EpochLog:
@@ -209,7 +224,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
                                              "num_users": dataset.num_users}}
     state = _resume_state(args, out, "pretrain", pretrain_identity(config, extra))
     result = pretrain(model, data, config, out=out, checkpoint_extra=extra, resume_from=state,
-                      on_epoch_end=EpochLog(out, "pretrain", keep_through=state["epoch"] if state else 0))
+                      on_epoch_end=_epoch_log(out, "pretrain", state))
     record = {"dataset": dataset.name, "seed": args.seed, "samples_per_epoch": data.num_samples,
               "config": {**settings, "pretrain": dataclasses.asdict(config)}, "epochs_run": result.epochs_run,
               "seconds": round(result.seconds, 2), "history": result.history, "ssrec_version": ssrec.__version__}
@@ -235,7 +250,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
         log.info("--init %s: %s", args.init, report.summary())
     _prepare_out(args, out)
     split = leave_one_out(dataset, args.max_len)
-    negatives, negatives_source = _negatives(args, dataset, out)
+    negatives, negatives_source = _negatives(args, dataset, out if distributed.is_main() else None)
     config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                             lr=args.lr, protocol=args.protocol, seed=args.seed, device=device,
                             bucketing=args.bucketing)
@@ -246,15 +261,16 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
                     "negatives": negatives_source, "init": args.init and str(args.init)}
     state = _resume_state(args, out, "finetune", finetune_identity(config, run_identity))
     result = finetune(encoder, split, config, negatives, out=out, run_identity=run_identity, resume_from=state,
-                      on_epoch_end=EpochLog(out, "finetune", keep_through=state["epoch"] if state else 0))
+                      on_epoch_end=_epoch_log(out, "finetune", state))
     full_config = {**run_identity, "finetune": dataclasses.asdict(config), "init": init_report}
     record = {"protocol": config.protocol, "split": "test", "dataset": dataset.name, "seed": args.seed,
               "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),
               "history": result.history, "ssrec_version": ssrec.__version__}
-    save_checkpoint(out / "model.pt", encoder.cpu(), kind="finetuned", config=full_config,
-                    dataset={"name": dataset.name, "num_items": dataset.num_items, "num_users": dataset.num_users},
-                    metrics=result.test_metrics)
+    if distributed.is_main():
+        save_checkpoint(out / "model.pt", encoder.cpu(), kind="finetuned", config=full_config,
+                        dataset={"name": dataset.name, "num_items": dataset.num_items, "num_users": dataset.num_users},
+                        metrics=result.test_metrics)
     _write_json(out / "metrics.json", record)
     log.info("best epoch %d of %d (%.1fs); wrote %s and %s", result.best_epoch, result.epochs_run, result.seconds,
              out / "model.pt", out / "metrics.json")
@@ -276,7 +292,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
     record = _pretrain_run(args, dataset, Path(args.out), epochs=args.epochs, batch_size=args.batch_size)
     last = record["history"][-1]
-    print(f"{Path(args.out) / 'pretrained.pt'}: {args.backbone} pre-trained {record['epochs_run']} epochs "
+    _emit(f"{Path(args.out) / 'pretrained.pt'}: {args.backbone} pre-trained {record['epochs_run']} epochs "
           f"({record['seconds']:.1f}s, {record['samples_per_epoch']} samples per epoch); last epoch: "
           + ", ".join(f"{k} {last[k]:.4g}" for k in ("loss", *record["config"]["objectives"])))
     return 0
@@ -285,7 +301,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
     result, record, _, _ = _finetune_run(args, dataset, Path(args.out))
-    print(format_table([(args.backbone, record["protocol"], result.test_metrics)]))
+    _emit(format_table([(args.backbone, record["protocol"], result.test_metrics)]))
     return 0
 
 
@@ -305,9 +321,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               "config": {"checkpoint": str(args.checkpoint), "data": str(args.data), "negatives": source,
                          "backbone": payload["backbone"]}, "metrics": metrics}
     if args.json:
-        print(json.dumps(record, indent=2))
+        _emit(json.dumps(record, indent=2))
     else:
-        print(format_table([(payload["backbone"]["name"], args.protocol, metrics)]))
+        _emit(format_table([(payload["backbone"]["name"], args.protocol, metrics)]))
     return 0
 
 
@@ -333,6 +349,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                              "fine-tune from --init")
         _prepare_out(args, out)
         _pretrain_run(args, dataset, out, epochs=args.pretrain_epochs, batch_size=args.pretrain_batch_size)
+        distributed.barrier()  # rank 0 has written pretrained.pt before any process reads it
         args.init = str(out / "pretrained.pt")
         label = f"{args.backbone} ({args.objectives})"
     result, record, split, encoder = _finetune_run(args, dataset, out)
@@ -345,9 +362,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for model, scorer in (("popularity", popularity_scorer(split)),
                               (label, encoder_scorer(encoder))):
             rows.append((model, protocol, evaluate(scorer, split, "test", protocol, negatives)))
-    print(f"\n{dataset.describe()}\ntest metrics, best validation epoch {result.best_epoch} of {result.epochs_run}"
+    _emit(f"\n{dataset.describe()}\ntest metrics, best validation epoch {result.best_epoch} of {result.epochs_run}"
           f" ({result.seconds:.1f}s); run folder: {out}\n")
-    print(format_table(rows))
+    _emit(format_table(rows))
     return 0
 
 
@@ -468,7 +485,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     try:
+        if hasattr(args, "device"):
+            args.device = distributed.init_from_environment(_device(args.device))
+        if not distributed.is_main():
+            logging.getLogger().setLevel(logging.WARNING)
         return int(args.func(args) or 0)
     except (DataFormatError, CheckpointError, PluginError, FileExistsError, ValueError, FloatingPointError) as exc:
         log.error("%s", exc, exc_info=args.verbose)
         return 2
+    finally:
+        distributed.shutdown()

@@ -8,6 +8,9 @@
 Rank = number of candidates scored above the target, ties counted against it (a constant scorer
 gets the worst rank, never the best). HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2),
 MRR = 1 / (rank + 1), untruncated.
+
+Under ``torchrun`` each process scores its own chunks of users and the ranks are summed across processes
+(``ssrec.distributed``): the metrics are exactly those of one process.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import torch
 from ssrec.batching import trim_leading_padding
 from ssrec.contracts import sequence_summary
 from ssrec.data.split import LeaveOneOut, Split
+from ssrec.distributed import all_reduce_sum, owns
 
 Protocol = Literal["full", "sampled"]
 #: (left-padded inputs (B, L), user rows (B,)) -> scores of every item id (B, N + 2)
@@ -69,13 +73,15 @@ def rank_sampled(score: Scorer, inputs: torch.Tensor, targets: torch.Tensor, neg
                  batch_size: int = 1024, device: torch.device | str = "cpu") -> torch.Tensor:
     """Ranks (U,) of each target among its row of ``negatives`` (U, 99)."""
     ranks = torch.zeros(len(inputs), dtype=torch.long)
-    for users in _by_length(inputs).split(batch_size):
+    for chunk, users in enumerate(_by_length(inputs).split(batch_size)):
+        if not owns(chunk):  # another process scores it
+            continue
         (x,) = trim_leading_padding(inputs[users])
         s = score(x.to(device), users.to(device)).float()  # (B, N + 2)
         t = s.gather(1, targets[users, None].to(device))[:, 0]  # (B,)
         n = s.gather(1, negatives[users].to(device))  # (B, 99)
         ranks[users] = _pessimistic_rank(n, t).cpu()
-    return ranks
+    return all_reduce_sum(ranks)  # every process scored its own chunks; the others' ranks are zero here
 
 
 @torch.no_grad()
@@ -88,7 +94,9 @@ def rank_full(score: Scorer, split: LeaveOneOut, which: Split, device: torch.dev
     starts, ends = data.offsets[:-1], split.history_ends(which)
     chunk = max(1, score_budget // width)
     ranks = torch.zeros(data.num_users, dtype=torch.long)
-    for users in _by_length(inputs).split(chunk):
+    for index, users in enumerate(_by_length(inputs).split(chunk)):
+        if not owns(index):  # another process scores it
+            continue
         (x,) = trim_leading_padding(inputs[users])
         # a private contiguous copy: it is masked in place below, and scorers may return views
         s = score(x.to(device), users.to(device)).float().clone(memory_format=torch.contiguous_format)  # (B, N + 2)
@@ -104,7 +112,7 @@ def rank_full(score: Scorer, split: LeaveOneOut, which: Split, device: torch.dev
         s[:, -1] = float("-inf")
         s.scatter_(1, t_ids[:, None], float("-inf"))  # the target is not its own competitor
         ranks[users] = _pessimistic_rank(s, t).cpu()
-    return ranks
+    return all_reduce_sum(ranks)  # every process scored its own chunks; the others' ranks are zero here
 
 
 def evaluate(score: Scorer, split: LeaveOneOut, which: Split, protocol: Protocol,

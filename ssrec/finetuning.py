@@ -21,6 +21,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from ssrec import distributed
 from ssrec.batching import POOL_BATCHES, bucketed_batches, trim_leading_padding
 from ssrec.contracts import CAUSAL, PER_POSITION, require_capabilities, sequence_summary, user_inputs
 from ssrec.data.split import LeaveOneOut
@@ -93,11 +94,17 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     index = UserItemIndex(split.dataset, device)
     loss_fn = make_loss(config.loss, index)
     optimizer = adam(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
-    generator = torch.Generator(device=device).manual_seed(config.seed)
+    rank, world = distributed.rank(), distributed.world_size()
+    # per-process negatives and dropout; the same epoch order everywhere (shard_batches splits it)
+    generator = torch.Generator(device=device).manual_seed(config.seed + rank)
     shuffle_generator = torch.Generator().manual_seed(config.seed)
+    if rank:
+        torch.manual_seed(config.seed + rank)
     pool = POOL_BATCHES if config.bucketing else 1
     inputs, targets = split.train_inputs.to(device), split.train_targets.to(device)
     per_position = PER_POSITION in encoder.capabilities
+    step_loss = distributed.wrap(FinetuneStep(encoder, loss_fn), device)
+    writes = out is not None and distributed.is_main()
     if per_position:  # one example per user, every position a target
         lengths = (split.train_targets > 0).sum(dim=1)  # (U,) target positions per user
         examples = (lengths > 0).nonzero()[:, 0]  # (E,) user rows
@@ -118,37 +125,41 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
         best, best_epoch, best_state, best_valid = kept["best"], kept["best_epoch"], kept["best_state"], kept["best_valid"]
         log.info("resuming fine-tuning after epoch %d (best %s %.4f at epoch %d%s)", epoch, metric, best, best_epoch,
                  ", early-stopped" if stopped else "")
+        if rank:  # the state holds rank 0's random streams: the other processes draw fresh ones
+            generator.manual_seed(config.seed + rank + world * epoch)
+            torch.manual_seed(config.seed + rank + world * epoch)
     while not stopped and epoch < config.epochs:
         epoch += 1
         t0 = time.perf_counter()
         encoder.train()
-        total, batches = 0.0, 0
-        for rows in bucketed_batches(lengths, config.batch_size, shuffle_generator, pool):
+        total = torch.zeros(2, device=device)  # summed batch losses, batches
+        batches = bucketed_batches(lengths, config.batch_size, shuffle_generator, pool)
+        for rows in distributed.shard_batches(batches, rank, world):
             if per_position:
                 users = examples[rows].to(device)
                 x, y = trim_leading_padding(inputs[users], targets[users])
-                hidden = encoder.encode(x, causal=True, **user_inputs(encoder, users))  # (B, L, H)
             else:
                 users, x, y = _prefix_batch(inputs, targets, examples[rows].to(device))
-                hidden = sequence_summary(encoder, x, causal=True, users=users)[:, None, :]  # (B, 1, H)
-            loss = loss_fn(hidden, y, users, encoder.item_embeddings.weight, generator)
+            loss = step_loss(x, y, users, generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach())
-            batches += 1
+            total += torch.stack([loss.detach(), torch.ones((), device=device)])
         train_seconds = time.perf_counter() - t0
+        loss_sum, batches = distributed.all_reduce_sum(total).tolist()  # over every process's batches
+        total = loss_sum / max(batches, 1)
         if not math.isfinite(total):
             raise FloatingPointError(f"fine-tuning loss is {total} in epoch {epoch}; stopping (the training state "
                                      f"of epoch {epoch - 1} is kept)")
         encoder.eval()
         valid = evaluate(encoder_scorer(encoder), split, "valid", config.protocol, negatives, device)
-        logs = {"epoch": epoch, "loss": total / max(batches, 1), "train_seconds": train_seconds,
+        logs = {"epoch": epoch, "loss": total, "train_seconds": train_seconds,
                 **{f"valid_{k}": v for k, v in valid.items()}}
         history.append(logs)
-        notify_epoch_end("finetune", epoch, logs)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, logs)
+        if distributed.is_main():
+            notify_epoch_end("finetune", epoch, logs)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, logs)
         improved = valid[metric] > best
         if improved:
             best, best_epoch, best_valid = valid[metric], epoch, valid
@@ -156,7 +167,7 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
         log.info("epoch %3d/%d  loss %.4f  valid %s %.4f  (best %.4f @%d)  %.1fs", epoch, config.epochs,
                  logs["loss"], metric, valid[metric], best, best_epoch, time.perf_counter() - t0)
         stopped = epoch - best_epoch >= config.patience
-        if out is not None:
+        if writes:
             save_training_state(out, "finetune", epoch=epoch, identity=resume_identity(config, run_identity),
                                 model=encoder, optimizer=optimizer, generators=generators, stopped=stopped,
                                 history=history, best=best, best_epoch=best_epoch, best_state=best_state,
@@ -167,6 +178,24 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     encoder.eval()
     test = evaluate(encoder_scorer(encoder), split, "test", config.protocol, negatives, device)
     return FinetuneResult(best_epoch, epoch, best_valid, test, time.perf_counter() - start, history)
+
+
+class FinetuneStep(nn.Module):
+    """The fine-tuning loss of one batch as a module: what ``DistributedDataParallel`` wraps."""
+
+    def __init__(self, encoder: nn.Module, loss_fn: Callable[..., torch.Tensor]) -> None:
+        super().__init__()
+        self.encoder, self.loss_fn = encoder, loss_fn
+        self.per_position = PER_POSITION in encoder.capabilities
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, users: torch.Tensor,
+                generator: torch.Generator) -> torch.Tensor:
+        """Loss of inputs ``x`` (B, L) against targets ``y`` (B, L), or (B, 1) for a summary-only backbone."""
+        if self.per_position:
+            hidden = self.encoder.encode(x, causal=True, **user_inputs(self.encoder, users))  # (B, L, H)
+        else:
+            hidden = sequence_summary(self.encoder, x, causal=True, users=users)[:, None, :]  # (B, 1, H)
+        return self.loss_fn(hidden, y, users, self.encoder.item_embeddings.weight, generator)
 
 
 def _prefix_batch(inputs: torch.Tensor, targets: torch.Tensor,

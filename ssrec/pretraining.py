@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import torch
 
+from ssrec import distributed
 from ssrec.batching import POOL_BATCHES, bucketed_batches
 from ssrec.checkpoint import save_checkpoint
 from ssrec.composition import PretrainModel
@@ -77,14 +78,21 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
     ``ssrec.resume.load_training_state(out, "pretrain", resume_identity(config, checkpoint_extra))``,
     continues after its epoch with its weights, optimizer and random states. A loss that is not finite
     stops the run with a ``FloatingPointError`` naming the epoch and step, keeping the checkpoints and
-    state already written.
+    state already written. Under ``torchrun`` the epoch is shared by the processes and only rank 0 writes
+    (``ssrec.distributed``).
     """
     device = torch.device(config.device)
     model.to(device)
     data.to(device)
     optimizer = adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
-    generator = torch.Generator(device=device).manual_seed(config.seed)
+    rank, world = distributed.rank(), distributed.world_size()
+    # per-process masking, negatives and dropout; the same epoch order everywhere (shard_batches splits it)
+    generator = torch.Generator(device=device).manual_seed(config.seed + rank)
     shuffle_generator = torch.Generator().manual_seed(config.seed)
+    if rank:
+        torch.manual_seed(config.seed + rank)
+    step_model = distributed.wrap(model, device)
+    writes = out is not None and distributed.is_main()
     lengths = data.lengths.cpu()
     pool = POOL_BATCHES if config.bucketing else 1
     generators = {"corruption": generator, "shuffle": shuffle_generator}
@@ -99,40 +107,48 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
             raise ValueError(f"cannot resume: the run already pre-trained {epoch} epochs, more than the "
                              f"{config.epochs} asked for")
         log.info("resuming pre-training after epoch %d of %d", epoch, config.epochs)
+        if rank:  # the state holds rank 0's random streams: the other processes draw fresh ones
+            generator.manual_seed(config.seed + rank + world * epoch)
+            torch.manual_seed(config.seed + rank + world * epoch)
     for epoch in range(epoch + 1, config.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         sums: dict[str, torch.Tensor] = {}
-        batches = bucketed_batches(lengths, config.batch_size, shuffle_generator, pool)
+        batches = distributed.shard_batches(bucketed_batches(lengths, config.batch_size, shuffle_generator, pool),
+                                            rank, world)
         for step, samples in enumerate(batches):
             batch = data.batch(samples.to(device))
-            total, parts = model(batch, data, generator)
+            total, parts = step_model(batch, data, generator)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
             for name, value in (("loss", total), *parts.items()):
                 sums[name] = sums.get(name, 0.0) + value.detach()
-            if step % 200 == 0 and not math.isfinite(float(total.detach())):
-                raise FloatingPointError(f"pre-training loss is {float(total.detach())} at epoch {epoch}, step {step}; "
+            if step % 200 == 0 and not math.isfinite(seen := float(distributed.all_reduce_sum(total.detach()))):
+                raise FloatingPointError(f"pre-training loss is {seen} at epoch {epoch}, step {step}; "
                                          f"stopping (checkpoints written so far are kept)")
-        logs = {"epoch": epoch, **{k: float(v) / len(batches) for k, v in sums.items()},
+        names = list(sums)  # the epoch means over every process's batches
+        means = distributed.all_reduce_sum(torch.stack([*(sums[n] for n in names),
+                                                        torch.tensor(float(len(batches)), device=device)]))
+        logs = {"epoch": epoch, **{n: float(v) / float(means[-1]) for n, v in zip(names, means)},
                 "seconds": time.perf_counter() - t0}
         if not math.isfinite(logs["loss"]):
             raise FloatingPointError(f"pre-training loss is {logs['loss']} in epoch {epoch}; stopping "
                                      "(checkpoints written so far are kept)")
         history.append(logs)
-        notify_epoch_end("pretrain", epoch, logs)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, logs)
+        if distributed.is_main():
+            notify_epoch_end("pretrain", epoch, logs)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, logs)
         log.info("pretrain epoch %3d/%d  loss %.2f  (%s)  %.1fs", epoch, config.epochs, logs["loss"],
                  "  ".join(f"{k} {logs[k]:.2f}" for k in model.objectives), logs["seconds"])
-        if out is not None and config.checkpoint_every and epoch % config.checkpoint_every == 0 and epoch < config.epochs:
+        if writes and config.checkpoint_every and epoch % config.checkpoint_every == 0 and epoch < config.epochs:
             save_checkpoint(out / f"pretrained-epoch-{epoch}.pt", model.encoder, kind="pretrained",
                             **pretrained_payload(model, config, epoch, extra))
-        if out is not None:
+        if writes:
             save_training_state(out, "pretrain", epoch=epoch, identity=resume_identity(config, checkpoint_extra),
                                 model=model, optimizer=optimizer, generators=generators, history=history)
-    if out is not None:
+    if writes:
         save_checkpoint(out / "pretrained.pt", model.encoder, kind="pretrained",
                         **pretrained_payload(model, config, epoch, extra))
     model.eval()
