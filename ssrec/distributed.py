@@ -110,6 +110,8 @@ def barrier() -> None:
 
 
 def shutdown() -> None:
-    """Leave the process group, if this process joined one."""
+    """Leave the process group, if this process joined one, once every process has come this far
+    (a rank tearing gloo down while rank 0 still writes its files aborts the job)."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

@@ -14,6 +14,7 @@ import numpy as np
 
 from ssrec.data.dataset import MIN_INTERACTIONS, ItemAttributes, SequenceDataset
 from ssrec.data.errors import DataFormatError
+from ssrec.data.id_space import check_dense_ids
 from ssrec.data.text_file import read_text
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ def read_s3rec(path: str | Path, attributes: str | Path | None = None, *, name: 
         * ``path``: one user per line, ``user item1 item2 ...``, whitespace separated, items in time order.
           The user id is any token (kept as a string in ``users``); item ids are positive integers.
           A trailing newline at the end of the file and trailing spaces on a line are fine.
-        * N (``num_items``) is the largest item id in the sequences; ids are not remapped.
+        * N (``num_items``) is the largest item id in the sequences; ids are not remapped, so they must be
+          nearly contiguous: a largest id above 2 x (distinct ids) + 1000 is an error (``ssrec.data.id_space``),
+          and the same holds for attribute ids.
         * ``attributes``: a JSON object ``{"item id": [attribute ids]}``; keys are item ids in 1..N,
           values lists of positive integers. ``num_attributes`` = largest attribute id + 1.
         * ``name`` defaults to the file stem (``Beauty.txt`` -> ``"Beauty"``); ``source`` is ``str(path)``.
@@ -40,7 +43,7 @@ def read_s3rec(path: str | Path, attributes: str | Path | None = None, *, name: 
     Raises:
         DataFormatError: naming the file, the 1-based line and the problem: an empty line, a user without
             items, an item id that is not a positive integer, a repeated user id (both lines named), a user
-            with too few interactions; in the JSON file: invalid JSON, a key that is not an item id in 1..N,
+            with too few interactions, an item id far beyond the distinct ids; in the JSON file: invalid JSON, a key that is not an item id in 1..N,
             a value that is not a list of positive integers.
     """
     path = Path(path)
@@ -49,6 +52,9 @@ def read_s3rec(path: str | Path, attributes: str | Path | None = None, *, name: 
     if not users:
         raise DataFormatError(path, None, f"the file is empty; {LINE_SHAPE} on each line")
     items = _to_ids(path, tokens, lengths, lines)
+    if len(items):
+        top = int(items.argmax())
+        check_dense_ids(path, "item", int(items[top]), len(np.unique(items)), _line_of(top, lengths, lines))
     users, lengths, items = _check_lengths(path, users, lengths, items, lines, drop_short_users)
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -158,6 +164,10 @@ def read_item_attributes(path: str | Path, num_items: int) -> ItemAttributes:
             raise DataFormatError(path, _key_line(text, key), f"item {key!r}: expected a list of positive "
                                   f"integer attribute ids, found {json.dumps(value)[:60]}")
         mapping[item] = value
+    listed = [(max(v), key) for key, v in data if v]
+    if listed:
+        top, key = max(listed)
+        check_dense_ids(path, "attribute", top, len({a for v in mapping.values() for a in v}), _key_line(text, key))
     table = ItemAttributes.from_mapping(mapping, num_items)
     repeated = sum(map(len, mapping.values())) - len(table.values)
     if repeated:
