@@ -164,17 +164,23 @@ class EpochLog:
             f.write(json.dumps({"stage": self.stage, **logs, "epoch": epoch}) + "\n")
 
 
-def _prepare_out(args: argparse.Namespace, out: Path, product: str = "model.pt") -> None:
-    """Make the run folder; an existing run is kept unless --overwrite (or continued with --resume)."""
+#: what each stage writes into a run folder (log.jsonl is shared: each stage keeps the other's lines)
+STAGE_FILES = {"pretrain": ("pretrained.pt", "pretrain.json", "pretrain-state.pt", "pretrained-epoch-*.pt"),
+               "finetune": ("model.pt", "metrics.json", "finetune-state.pt", "negatives.txt")}
+
+
+def _prepare_out(args: argparse.Namespace, out: Path, stage: str) -> None:
+    """Make the run folder; files of an earlier ``stage`` run are kept unless --overwrite (or continued with --resume)."""
     if args.resume:
         if args.overwrite:
             raise ValueError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
         if not out.is_dir():
             raise ValueError(f"--resume: {out} is not a run folder")
         return
-    if (out / product).exists() and not args.overwrite:
-        raise FileExistsError(f"{out} already holds a run ({product}); choose another --out, pass --overwrite "
-                              "to replace it or --resume to continue it")
+    existing = sorted(p.name for pattern in STAGE_FILES[stage] for p in out.glob(pattern))
+    if existing and not args.overwrite:
+        raise FileExistsError(f"{out} already holds a {stage} run ({', '.join(existing)}); choose another --out, "
+                              "pass --overwrite to replace it or --resume to continue it")
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -209,7 +215,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     encoder = _build_backbone(args, dataset)
     objectives = [ssrec.create_objective(name, **options.get(name, {})) for name in names]
     model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
-    _prepare_out(args, out, "pretrained.pt")
+    _prepare_out(args, out, "pretrain")
     data = pretrain_samples(dataset, args.max_len)
     config = PretrainConfig(epochs=epochs, batch_size=batch_size, lr=args.lr, seed=args.seed,
                             device=_device(args.device), bucketing=args.bucketing,
@@ -248,7 +254,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
         report = transfer_weights(encoder, payload)
         init_report = {"checkpoint": str(args.init), **report.as_dict()}
         log.info("--init %s: %s", args.init, report.summary())
-    _prepare_out(args, out)
+    _prepare_out(args, out, "finetune")
     split = leave_one_out(dataset, args.max_len)
     negatives, negatives_source = _negatives(args, dataset, out if distributed.is_main() else None)
     config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
@@ -347,7 +353,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.init:
             raise ValueError("ssrec run: --init and pre-training exclude each other; pass --objectives none to "
                              "fine-tune from --init")
-        _prepare_out(args, out)
+        _prepare_out(args, out, "finetune")  # before pre-training: a finished run is refused at once
         _pretrain_run(args, dataset, out, epochs=args.pretrain_epochs, batch_size=args.pretrain_batch_size)
         distributed.barrier()  # rank 0 has written pretrained.pt before any process reads it
         args.init = str(out / "pretrained.pt")

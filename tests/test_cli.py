@@ -58,7 +58,7 @@ def test_existing_run_is_not_overwritten(tmp_path, data_file, caplog):
     before = (out / "model.pt").read_bytes()
     with caplog.at_level(logging.ERROR):
         assert main(["-q", *common]) == 2
-    assert "already holds a run" in caplog.text and "--overwrite" in caplog.text
+    assert "already holds a finetune run" in caplog.text and "--overwrite" in caplog.text
     assert (out / "model.pt").read_bytes() == before
 
 
