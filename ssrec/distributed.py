@@ -4,8 +4,9 @@
 torchrun's environment (``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``) and joins the process group (gloo on CPU,
 NCCL on CUDA, one GPU per process). Then:
 
-- every rank builds the same batches of each epoch from the shared shuffle seed and ``shard_batches``
-  gives each rank its own: every sample exactly once per epoch, every rank the same number of steps;
+- the batch size stays the global one: every rank builds the same batches of ``per_process(batch_size)``
+  rows from the shared shuffle seed and ``shard_batches`` deals them out, so one step of N processes sees
+  ``batch_size`` samples, every sample is seen once per epoch and every rank takes the same number of steps;
 - the model is wrapped in ``DistributedDataParallel``, which averages gradients across ranks (Adam is
   invariant to that scale); masking, negatives and dropout draw from per-rank seeds (``seed + rank``);
 - evaluation scores each chunk of users on one rank only (``owns``) ``all_reduce_sum`` assembles every
@@ -58,6 +59,11 @@ def init_from_environment(device: str) -> str:
     dist.init_process_group(backend="nccl" if cuda else "gloo")
     log.info("distributed: rank %d of %d (%s backend), device %s", rank(), world_size(), dist.get_backend(), device)
     return device
+
+
+def per_process(batch_size: int) -> int:
+    """Each process's share of a global ``batch_size`` (rounded up)."""
+    return -(-batch_size // world_size())
 
 
 def shard_batches(batches: list[torch.Tensor], rank: int, world: int) -> list[torch.Tensor]:

@@ -133,7 +133,7 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
         t0 = time.perf_counter()
         encoder.train()
         total = torch.zeros(2, device=device)  # summed batch losses, batches
-        batches = bucketed_batches(lengths, config.batch_size, shuffle_generator, pool)
+        batches = bucketed_batches(lengths, distributed.per_process(config.batch_size), shuffle_generator, pool)
         for rows in distributed.shard_batches(batches, rank, world):
             if per_position:
                 users = examples[rows].to(device)

@@ -114,8 +114,8 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
         t0 = time.perf_counter()
         model.train()
         sums: dict[str, torch.Tensor] = {}
-        batches = distributed.shard_batches(bucketed_batches(lengths, config.batch_size, shuffle_generator, pool),
-                                            rank, world)
+        batches = bucketed_batches(lengths, distributed.per_process(config.batch_size), shuffle_generator, pool)
+        batches = distributed.shard_batches(batches, rank, world)
         for step, samples in enumerate(batches):
             batch = data.batch(samples.to(device))
             total, parts = step_model(batch, data, generator)
