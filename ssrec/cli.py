@@ -134,7 +134,8 @@ def format_table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
 
 
 def _load_data(args: argparse.Namespace) -> SequenceDataset:
-    dataset = load_dataset(args.data, args.attributes)
+    fields = [f for f in args.attribute_fields.split(",") if f] if args.attribute_fields else None
+    dataset = load_dataset(args.data, args.attributes, attribute_fields=fields)
     log.info("%s", dataset.describe())
     return dataset
 
@@ -224,6 +225,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
              ", ".join(f"{n} x{w:g}" for n, w in model.weights.items()), dataset.name, data.num_samples, epochs,
              config.device)
     settings = {"data": str(args.data) if args.data else "synthetic", "attributes": args.attributes and str(args.attributes),
+                "attribute_fields": args.attribute_fields,
                 "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "max_len": args.max_len,
                 "objectives": {n: {"weight": model.weights[n], "options": options.get(n, {})} for n in names}}
     extra = {"config": settings, "dataset": {"name": dataset.name, "num_items": dataset.num_items,
@@ -263,6 +265,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
     log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", args.backbone, dataset.name,
              config.protocol, config.loss, device)
     run_identity = {"data": str(args.data), "attributes": args.attributes and str(args.attributes),
+                    "attribute_fields": args.attribute_fields,
                     "backbone": {"name": args.backbone, "spec": dict(encoder.spec)}, "max_len": args.max_len,
                     "negatives": negatives_source, "init": args.init and str(args.init)}
     state = _resume_state(args, out, "finetune", finetune_identity(config, run_identity))
@@ -379,6 +382,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--data", required=required, help="S3-Rec .txt or RecBole .inter file")
     p.add_argument("--attributes", help="item attributes: S3-Rec _item2attributes.json or RecBole .item")
+    p.add_argument("--attribute-fields", metavar="F1,F2",
+                   help="RecBole .item fields used as attributes, e.g. class,release_year (default: every "
+                        "token/token_seq field)")
 
 
 def _add_pretrain_args(p: argparse.ArgumentParser, allow_none: bool) -> None:

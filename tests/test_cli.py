@@ -192,3 +192,19 @@ def test_epoch_log_replaces_only_its_own_stage_when_a_run_is_redone(tmp_path):
     redo(1, {"loss": 2.0})
     lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert lines == [{"stage": "finetune", "loss": 0.5, "epoch": 1}, {"stage": "pretrain", "loss": 2.0, "epoch": 1}]
+
+
+def test_attribute_fields_pick_recbole_item_fields(tmp_path, caplog):
+    (tmp_path / "d.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n"
+                                      + "".join(f"u{u}\ti{(u + k) % 7}\t{k}\n" for u in range(6) for k in range(5)))
+    (tmp_path / "d.item").write_text("item_id:token\ttitle:token_seq\tyear:token\tclass:token_seq\n"
+                                     + "".join(f"i{i}\tThe Film {i}\t{1990 + i % 2}\tDrama Comedy\n" for i in range(7)))
+    common = ["-q", "finetune", "--data", str(tmp_path / "d.inter"), "--epochs", "1", "--max-len", "5", "--protocol", "full"]
+    with caplog.at_level(logging.INFO):
+        assert main([*common, "--attribute-fields", "class,year", "--out", str(tmp_path / "a")]) == 0
+    assert "4 attributes" in caplog.text, "class (Drama, Comedy) and year (1990, 1991); no title words"
+    record = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert record["config"]["attribute_fields"] == "class,year"
+    assert main([*common, "--attribute-fields", "class,genre", "--out", str(tmp_path / "b")]) == 2
+    assert "d.item:1: unknown attribute field 'genre'; available fields: title:token_seq, year:token, class:token_seq" \
+        in caplog.text
