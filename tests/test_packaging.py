@@ -98,3 +98,20 @@ def test_editable_install_maps_the_repository_folders(tmp_path: Path) -> None:
     assert backbones == project / "backbones" / "__init__.py"
     assert objectives == project / "objectives" / "__init__.py"
     assert package == project / "ssrec" / "__init__.py"
+
+
+def test_the_example_plugin_package_installs_and_passes_its_own_tests(tmp_path: Path) -> None:
+    """examples/ssrec-contrastive, pip-installed into a venv beside ssrec: listed by `ssrec plugins`,
+    usable by name, and its own tests (ssrec.testing.ObjectiveContract subclasses) pass there."""
+    import json
+
+    example = tmp_path / "ssrec-contrastive"
+    shutil.copytree(REPO / "examples" / "ssrec-contrastive", example,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    python = _venv(tmp_path / "venv")
+    _run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", example], cwd=tmp_path)
+    listed = json.loads(_run([python, "-m", "ssrec", "plugins", "--json"], cwd=tmp_path))
+    assert listed["objectives"]["contrastive"]["distribution"] == "ssrec-contrastive"
+    assert listed["objectives"]["contrastive"]["plugin"] == "contrastive"  # the entry point's name
+    report = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example / "tests")], cwd=tmp_path)
+    assert " passed" in report and "failed" not in report
