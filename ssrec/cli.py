@@ -15,6 +15,7 @@ import torch
 
 import ssrec
 from ssrec import distributed
+from ssrec.config_file import ConfigError, apply_config, config_name, effective_config, write_config
 from ssrec.checkpoint import CheckpointError, atomic_write, load_checkpoint, rebuild_backbone, save_checkpoint
 from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
 from ssrec.data.split import LeaveOneOut, leave_one_out
@@ -183,6 +184,8 @@ def _prepare_out(args: argparse.Namespace, out: Path, stage: str) -> None:
         raise FileExistsError(f"{out} already holds a {stage} run ({', '.join(existing)}); choose another --out, "
                               "pass --overwrite to replace it or --resume to continue it")
     out.mkdir(parents=True, exist_ok=True)
+    if distributed.is_main():  # the effective options: `ssrec COMMAND --config` repeats the run from them
+        write_config(out / config_name(args.command), args.effective)
 
 
 def _resume_state(args: argparse.Namespace, out: Path, stage: str, identity: dict[str, Any]) -> dict[str, Any] | None:
@@ -231,7 +234,8 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     extra = {"config": settings, "dataset": {"name": dataset.name, "num_items": dataset.num_items,
                                              "num_users": dataset.num_users}}
     state = _resume_state(args, out, "pretrain", pretrain_identity(config, extra))
-    result = pretrain(model, data, config, out=out, checkpoint_extra=extra, resume_from=state,
+    result = pretrain(model, data, config, out=out, checkpoint_extra={**extra, "cli": args.effective},
+                      resume_from=state,
                       on_epoch_end=_epoch_log(out, "pretrain", state))
     record = {"dataset": dataset.name, "seed": args.seed, "samples_per_epoch": data.num_samples,
               "config": {**settings, "pretrain": dataclasses.asdict(config)}, "epochs_run": result.epochs_run,
@@ -277,7 +281,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),
               "history": result.history, "ssrec_version": ssrec.__version__}
     if distributed.is_main():
-        save_checkpoint(out / "model.pt", encoder.cpu(), kind="finetuned", config=full_config,
+        save_checkpoint(out / "model.pt", encoder.cpu(), kind="finetuned", config=full_config, cli=args.effective,
                         dataset={"name": dataset.name, "num_items": dataset.num_items, "num_users": dataset.num_users},
                         metrics=result.test_metrics)
     _write_json(out / "metrics.json", record)
@@ -430,6 +434,25 @@ def _add_run_folder_args(p: argparse.ArgumentParser) -> None:
                    help="continue the run in --out from its last epoch (same options as the interrupted run)")
 
 
+def _add_config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="options from a TOML file (keys as the options, e.g. batch_size = 256); the command line "
+                        "overrides it; a run folder's config.toml repeats that run")
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; a --config file's options become the subcommand's defaults first."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # name -> subcommand parser
+    command = next((a for a in argv if a in commands), None)
+    config = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"), None) or \
+        next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+    if command is not None and config is not None:
+        apply_config(commands[command], command, config)
+    return parser.parse_args(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ssrec", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ssrec {ssrec.__version__}")
@@ -457,12 +480,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, or auto")
     p.add_argument("--out", required=True, help="run folder for pretrained.pt, checkpoints and pretrain.json")
     _add_run_folder_args(p)
+    _add_config_arg(p)
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("finetune", help="next-item fine-tuning with early stopping; writes model.pt, metrics.json")
     _add_data_args(p)
     _add_finetune_args(p)
     _add_eval_args(p, "sampled")
+    _add_config_arg(p)
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint; the model is rebuilt from the file alone")
@@ -471,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval_args(p, "sampled")
     p.add_argument("--split", choices=("valid", "test"), default="test")
     p.add_argument("--json", action="store_true")
+    _add_config_arg(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("import-checkpoint", help="convert an S3-Rec authors' checkpoint into an ssrec checkpoint")
@@ -487,15 +513,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrain-batch-size", type=int, default=100)
     p.set_defaults(backbone="transformer")
     _add_eval_args(p, "full")
+    _add_config_arg(p)
     p.set_defaults(func=cmd_run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = _parse(argv)
+    except ConfigError as exc:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+        log.error("%s", exc)
+        return 2
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
+    args.effective = effective_config(args)  # before anything below adjusts args
     try:
         if hasattr(args, "device"):
             args.device = distributed.init_from_environment(_device(args.device))

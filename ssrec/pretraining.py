@@ -63,7 +63,8 @@ def pretrained_payload(model: PretrainModel, config: PretrainConfig, epoch: int,
 def resume_identity(config: PretrainConfig, checkpoint_extra: dict[str, Any] | None) -> dict[str, Any]:
     """The settings a resumed pre-training must share with the run it continues (all but the epoch counts)."""
     kept = {k: v for k, v in vars(config).items() if k not in ("epochs", "checkpoint_every")}
-    return {"pretrain": kept, "run": dict(checkpoint_extra or {})}
+    # "cli", the command line as given, may differ on resume (--epochs); what it sets is compared above
+    return {"pretrain": kept, "run": {k: v for k, v in (checkpoint_extra or {}).items() if k != "cli"}}
 
 
 def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *, out: Path | None = None,

@@ -29,3 +29,14 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def shared_data(shared_dir: Path) -> Path:
     return shared_dir / "data"
+
+
+@pytest.fixture()
+def data_file(tmp_path: Path) -> Path:
+    """A small synthetic data set written as an S3-Rec .txt file."""
+    from ssrec.data import make_synthetic
+
+    data = make_synthetic(num_users=150, num_items=160, seed=1)
+    path = tmp_path / "Tiny.txt"
+    path.write_text("".join(f"{u} {' '.join(map(str, data.sequence(i)))}\n" for i, u in enumerate(data.users)))
+    return path

@@ -12,14 +12,6 @@ from ssrec.cli import main
 from ssrec.data import make_synthetic
 
 
-@pytest.fixture()
-def data_file(tmp_path):
-    data = make_synthetic(num_users=150, num_items=160, seed=1)
-    path = tmp_path / "Tiny.txt"
-    path.write_text("".join(f"{u} {' '.join(map(str, data.sequence(i)))}\n" for i, u in enumerate(data.users)))
-    return path
-
-
 def test_plugins_json(capsys):
     assert main(["plugins", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -116,7 +108,7 @@ def test_pretrain_writes_checkpoints_that_finetune_loads(tmp_path, data_with_att
     assert main(["-q", "pretrain", "--data", str(data), "--attributes", str(attrs), "--backbone", "transformer",
                  "--objectives", "aap,mip,map,sp", "--weights", "0.2,1,1,0.5", "--epochs", "2", "--checkpoint-every", "1",
                  "--max-len", "15", "--backbone-option", "hidden_size=16", "--seed", "1", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["log.jsonl", "pretrain-state.pt", "pretrain.json", "pretrained-epoch-1.pt",
+    assert sorted(p.name for p in out.iterdir()) == ["log.jsonl", "pretrain-config.toml", "pretrain-state.pt", "pretrain.json", "pretrained-epoch-1.pt",
                                                      "pretrained.pt"]
     lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [(x["stage"], x["epoch"]) for x in lines] == [("pretrain", 1), ("pretrain", 2)]
