@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import torch
 
 import ssrec
-from ssrec import distributed
+from ssrec import distributed, progress
 from ssrec.config_file import ConfigError, apply_config, config_name, effective_config, write_config
 from ssrec.checkpoint import CheckpointError, atomic_write, load_checkpoint, rebuild_backbone, save_checkpoint
 from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
@@ -22,6 +22,7 @@ from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
 from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
 from ssrec.finetuning import resume_identity as finetune_identity
+from ssrec.plot import MissingExtra, plot_run
 from ssrec.plugins import (PluginError, create_backbone_for, describe_plugins, failed_plugins,
                            format_plugins_table)
 from ssrec.resume import load_training_state, state_path
@@ -340,6 +341,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    print(plot_run(args.run, args.out))
+    return 0
+
+
 def cmd_import_checkpoint(args: argparse.Namespace) -> int:
     from ssrec.released_checkpoint import import_released_checkpoint
 
@@ -499,6 +505,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_arg(p)
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("plot", help="draw a run folder's loss and metric curves (log.jsonl) to a PNG")
+    p.add_argument("run", help="a run folder")
+    p.add_argument("--out", help="the PNG to write (default RUN/curves.png)")
+    p.set_defaults(func=cmd_plot)
+
     p = sub.add_parser("import-checkpoint", help="convert an S3-Rec authors' checkpoint into an ssrec checkpoint")
     p.add_argument("source", help="the authors' .pt state dict")
     p.add_argument("--out", required=True, help="the ssrec pre-trained checkpoint to write")
@@ -529,13 +540,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     args.effective = effective_config(args)  # before anything below adjusts args
+    progress.enable(not args.quiet)
     try:
         if hasattr(args, "device"):
             args.device = distributed.init_from_environment(_device(args.device))
         if not distributed.is_main():
             logging.getLogger().setLevel(logging.WARNING)
         return int(args.func(args) or 0)
-    except (DataFormatError, CheckpointError, PluginError, FileExistsError, ValueError, FloatingPointError) as exc:
+    except (DataFormatError, CheckpointError, PluginError, FileExistsError, ValueError, FloatingPointError,
+            MissingExtra) as exc:
         log.error("%s", exc, exc_info=args.verbose)
         return 2
     finally:

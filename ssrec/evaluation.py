@@ -23,6 +23,7 @@ from ssrec.batching import trim_leading_padding
 from ssrec.contracts import sequence_summary
 from ssrec.data.split import LeaveOneOut, Split
 from ssrec.distributed import all_reduce_sum, owns
+from ssrec.progress import progress
 
 Protocol = Literal["full", "sampled"]
 #: (left-padded inputs (B, L), user rows (B,)) -> scores of every item id (B, N + 2)
@@ -94,7 +95,8 @@ def rank_full(score: Scorer, split: LeaveOneOut, which: Split, device: torch.dev
     starts, ends = data.offsets[:-1], split.history_ends(which)
     chunk = max(1, score_budget // width)
     ranks = torch.zeros(data.num_users, dtype=torch.long)
-    for index, users in enumerate(_by_length(inputs).split(chunk)):
+    chunks = _by_length(inputs).split(chunk)
+    for index, users in progress(enumerate(chunks), len(chunks), f"full ranking ({which})"):
         if not owns(index):  # another process scores it
             continue
         (x,) = trim_leading_padding(inputs[users])

@@ -29,6 +29,7 @@ from ssrec.evaluation import Protocol, encoder_scorer, evaluate
 from ssrec.losses import make_loss
 from ssrec.optim import adam
 from ssrec.plugins import notify_epoch_end
+from ssrec.progress import progress
 from ssrec.resume import restore, save_training_state
 from ssrec.sampling import UserItemIndex
 
@@ -134,7 +135,8 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
         encoder.train()
         total = torch.zeros(2, device=device)  # summed batch losses, batches
         batches = bucketed_batches(lengths, distributed.per_process(config.batch_size), shuffle_generator, pool)
-        for rows in distributed.shard_batches(batches, rank, world):
+        batches = distributed.shard_batches(batches, rank, world)
+        for rows in progress(batches, len(batches), f"finetune epoch {epoch}/{config.epochs}"):
             if per_position:
                 users = examples[rows].to(device)
                 x, y = trim_leading_padding(inputs[users], targets[users])

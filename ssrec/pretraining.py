@@ -24,6 +24,7 @@ from ssrec.composition import PretrainModel
 from ssrec.optim import adam
 from ssrec.plugins import notify_epoch_end
 from ssrec.pretrain_data import PretrainData
+from ssrec.progress import progress
 from ssrec.resume import restore, save_training_state
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
         sums: dict[str, torch.Tensor] = {}
         batches = bucketed_batches(lengths, distributed.per_process(config.batch_size), shuffle_generator, pool)
         batches = distributed.shard_batches(batches, rank, world)
-        for step, samples in enumerate(batches):
+        for step, samples in enumerate(progress(batches, len(batches), f"pretrain epoch {epoch}/{config.epochs}")):
             batch = data.batch(samples.to(device))
             total, parts = step_model(batch, data, generator)
             optimizer.zero_grad(set_to_none=True)
