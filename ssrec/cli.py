@@ -135,6 +135,19 @@ def format_table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def pretrain_summary(record: dict[str, Any], path: Path, backbone: str) -> str:
+    """The end-of-pretraining table: each objective's weight and its loss in the first and last epoch."""
+    first, last = record["history"][0], record["history"][-1]
+    objectives = record["config"]["objectives"]
+    lines = [f"{path}: {backbone} pre-trained {record['epochs_run']} epochs ({record['seconds']:.1f}s, "
+             f"{record['samples_per_epoch']} samples per epoch)", "",
+             f"{'objective':<14} {'weight':>7} {'first epoch':>12} {'last epoch':>12}", "-" * 48]
+    for name in objectives:
+        lines.append(f"{name:<14} {objectives[name]['weight']:>7g} {first[name]:>12.4g} {last[name]:>12.4g}")
+    lines.append(f"{'weighted sum':<14} {'':>7} {first['loss']:>12.4g} {last['loss']:>12.4g}")
+    return "\n".join(lines)
+
+
 def _load_data(args: argparse.Namespace) -> SequenceDataset:
     fields = [f for f in args.attribute_fields.split(",") if f] if args.attribute_fields else None
     dataset = load_dataset(args.data, args.attributes, attribute_fields=fields)
@@ -305,10 +318,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_pretrain(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
     record = _pretrain_run(args, dataset, Path(args.out), epochs=args.epochs, batch_size=args.batch_size)
-    last = record["history"][-1]
-    _emit(f"{Path(args.out) / 'pretrained.pt'}: {args.backbone} pre-trained {record['epochs_run']} epochs "
-          f"({record['seconds']:.1f}s, {record['samples_per_epoch']} samples per epoch); last epoch: "
-          + ", ".join(f"{k} {last[k]:.4g}" for k in ("loss", *record["config"]["objectives"])))
+    _emit(pretrain_summary(record, Path(args.out) / "pretrained.pt", args.backbone))
     return 0
 
 
