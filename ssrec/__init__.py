@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 # torch: name -> module that defines it. Add data/training exports here (and to ``__all__``).
 _LAZY_EXPORTS: dict[str, str] = {
     "load_dataset": "ssrec.data", "from_sequences": "ssrec.data", "make_synthetic": "ssrec.data",
+    "from_dataframe": "ssrec.data",
     "SequenceDataset": "ssrec.data", "DataFormatError": "ssrec.data",
     "leave_one_out": "ssrec.data.split",
     "FinetuneConfig": "ssrec.finetuning", "finetune": "ssrec.finetuning",

@@ -22,7 +22,8 @@ from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
 from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
 from ssrec.finetuning import resume_identity as finetune_identity
-from ssrec.plot import MissingExtra, plot_run
+from ssrec.extras import MissingExtra
+from ssrec.plot import plot_run
 from ssrec.plugins import (PluginError, create_backbone_for, describe_plugins, failed_plugins,
                            format_plugins_table)
 from ssrec.resume import load_training_state, state_path
@@ -400,11 +401,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------- parser
 
 def _add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("--data", required=required, help="S3-Rec .txt or RecBole .inter file")
-    p.add_argument("--attributes", help="item attributes: S3-Rec _item2attributes.json or RecBole .item")
+    p.add_argument("--data", required=required,
+                   help="S3-Rec .txt, RecBole .inter, or .parquet of user_id, item_id, timestamp")
+    p.add_argument("--attributes",
+                   help="item attributes: S3-Rec _item2attributes.json, RecBole .item, or .parquet with item_id")
     p.add_argument("--attribute-fields", metavar="F1,F2",
-                   help="RecBole .item fields used as attributes, e.g. class,release_year (default: every "
-                        "token/token_seq field)")
+                   help="RecBole .item fields (or parquet columns) used as attributes, e.g. class,release_year "
+                        "(default: every token/token_seq field; every non-float column)")
 
 
 def _add_pretrain_args(p: argparse.ArgumentParser, allow_none: bool) -> None:

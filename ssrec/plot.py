@@ -12,14 +12,11 @@ from typing import Any
 
 from ssrec.checkpoint import atomic_write
 from ssrec.data.errors import DataFormatError
+from ssrec.extras import require
 
 #: validation metrics drawn, when the log has them
 METRICS = ("valid_HR@10", "valid_NDCG@10", "valid_MRR", "valid_NDCG@20")
 NOT_LOSSES = frozenset({"stage", "epoch", "seconds", "train_seconds"})
-
-
-class MissingExtra(RuntimeError):
-    """An optional dependency is not installed; the message says which extra to install."""
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -42,12 +39,8 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 def plot_run(run: str | Path, out: str | Path | None = None) -> Path:
     """Draw ``run``/log.jsonl into ``out`` (default ``run/curves.png``); the PNG's path."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingExtra("ssrec plot needs matplotlib: pip install 'ssrec[plot]'") from None
+    require("matplotlib", "plot", "ssrec plot").use("Agg")
+    plt = require("matplotlib.pyplot", "plot", "ssrec plot")
     run = Path(run)
     entries = read_log(run / "log.jsonl")
     pre = [e for e in entries if e["stage"] == "pretrain"]

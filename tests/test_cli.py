@@ -200,3 +200,32 @@ def test_attribute_fields_pick_recbole_item_fields(tmp_path, caplog):
     assert main([*common, "--attribute-fields", "class,genre", "--out", str(tmp_path / "b")]) == 2
     assert "d.item:1: unknown attribute field 'genre'; available fields: title:token_seq, year:token, class:token_seq" \
         in caplog.text
+
+
+def test_parquet_data_trains_from_the_command_line(tmp_path, caplog):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame([(f"u{u}", (u + k) % 7, pd.Timestamp("2020-01-01") + pd.Timedelta(days=k))
+                          for u in range(6) for k in range(5)], columns=["user_id", "item_id", "timestamp"])
+    frame.to_parquet(tmp_path / "d.parquet")
+    pd.DataFrame({"item_id": range(7), "genre": [["a", "b"]] * 7}).to_parquet(tmp_path / "items.parquet")
+    common = ["finetune", "--data", str(tmp_path / "d.parquet"), "--epochs", "1", "--max-len", "5", "--protocol", "full"]
+    with caplog.at_level(logging.INFO):
+        assert main([*common, "--attributes", str(tmp_path / "items.parquet"), "--out", str(tmp_path / "a")]) == 0
+    assert "d: 6 users, 7 items, 30 interactions, 2 attributes" in caplog.text
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    assert main([*common[:2], str(tmp_path / "bad.parquet"), *common[3:], "--out", str(tmp_path / "b")]) == 2
+    assert "bad.parquet: not a readable parquet file" in caplog.text
+    assert not (tmp_path / "b").exists(), "a refused data file leaves no run folder behind"
+
+
+def test_pretrain_ends_with_a_table_of_each_objectives_loss(data_file, tmp_path, capsys):
+    assert main(["-q", "pretrain", "--data", str(data_file), "--epochs", "2", "--max-len", "8",
+                 "--objectives", "mip,sp", "--weights", "1,0.5", "--out", str(tmp_path / "p")]) == 0
+    history = json.loads((tmp_path / "p" / "pretrain.json").read_text())["history"]
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith(f"{tmp_path / 'p' / 'pretrained.pt'}: transformer pre-trained 2 epochs")
+    rows = {line.split()[0]: line.split()[1:] for line in table[4:]}
+    assert rows["mip"] == ["1", f"{history[0]['mip']:.4g}", f"{history[-1]['mip']:.4g}"]
+    assert rows["sp"] == ["0.5", f"{history[0]['sp']:.4g}", f"{history[-1]['sp']:.4g}"]
+    assert rows["weighted"] == ["sum", f"{history[0]['loss']:.4g}", f"{history[-1]['loss']:.4g}"]

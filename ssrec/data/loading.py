@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.errors import DataFormatError
+from ssrec.data.frame_format import read_parquet
 from ssrec.data.recbole_format import read_recbole
 from ssrec.data.s3rec_format import read_s3rec
 
@@ -23,6 +24,8 @@ def load_dataset(data: str | Path, attributes: str | Path | None = None, *,
           (logged at INFO), as the release does.
         * ``.inter``: RecBole atomic files (:func:`read_recbole`); ``attributes`` is the ``.item`` file.
           When ``attributes`` is None and a sibling ``<stem>.item`` exists, it is used (logged at INFO).
+        * ``.parquet``: (user_id, item_id, timestamp) rows (:func:`read_parquet`, the ``pandas`` extra);
+          ``attributes`` is a parquet file of item_id plus attribute columns.
         * ``drop_short_users=None`` keeps each reader's default (S3-Rec: refuse short users; RecBole:
           drop them with a warning).
 
@@ -46,8 +49,11 @@ def load_dataset(data: str | Path, attributes: str | Path | None = None, *,
     if suffix == ".inter":
         attributes = attributes if attributes is not None else _sibling(path.with_suffix(".item"))
         return read_recbole(path, attributes, attribute_fields=attribute_fields, **options)
+    if suffix == ".parquet":
+        return read_parquet(path, attributes, attribute_fields=attribute_fields, **options)
     kind = "a folder" if path.is_dir() else f"suffix {path.suffix or '(none)'!r}"
-    raise DataFormatError(path, None, f"unknown data format ({kind}); expected .txt (S3-Rec) or .inter (RecBole)")
+    raise DataFormatError(path, None, f"unknown data format ({kind}); expected .txt (S3-Rec), .inter (RecBole) "
+                          "or .parquet")
 
 
 def _sibling(candidate: Path) -> Path | None:

@@ -7,17 +7,15 @@ the chosen ``.item`` fields becomes one attribute id.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ssrec.data.dataset import MIN_INTERACTIONS, ItemAttributes, SequenceDataset
+from ssrec.data.dataset import ItemAttributes, SequenceDataset
 from ssrec.data.errors import DataFormatError
 from ssrec.data.text_file import read_text, text_lines
-
-log = logging.getLogger(__name__)
+from ssrec.data.token_columns import Rows, attributes_from_tokens, dataset_from_tokens
 
 USER_FIELD, ITEM_FIELD, TIME_FIELD = "user_id", "item_id", "timestamp"
 TYPES = ("token", "token_seq", "float", "float_seq")
@@ -55,33 +53,17 @@ def read_recbole(inter_path: str | Path, item_path: str | Path | None = None, *,
     """
     inter = _read_table(inter_path)
     user_col, item_col, time_col = (inter.column(f) for f in (USER_FIELD, ITEM_FIELD, TIME_FIELD))
-    users, user_of_row = _index_tokens(inter, user_col, USER_FIELD)
-    item_tokens, item_of_row = _index_tokens(inter, item_col, ITEM_FIELD)
-    times = _timestamps(inter, time_col)
-    keep_row, users = _drop_short_users(inter, users, user_of_row, drop_short_users)
-    if not users:
-        raise DataFormatError(inter.path, None, f"no user has at least {MIN_INTERACTIONS} interactions "
-                              f"({len(inter.rows)} rows)")
-    rows = np.flatnonzero(keep_row)
-    user_of_row = _first_appearance_codes(user_of_row[rows])
-    item_of_row = item_of_row[rows]
-    kept_items = np.unique(item_of_row, return_index=True)
-    item_ids = [item_tokens[t] for t in kept_items[0][np.argsort(kept_items[1])]]
-    item_of_row = _first_appearance_codes(item_of_row)
-    order = np.lexsort((times[rows], user_of_row))  # stable: ties keep file order
-    items = (item_of_row[order] + 1).astype(np.int64)
-    offsets = np.zeros(len(users) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(user_of_row, minlength=len(users)), out=offsets[1:])
-    num_items = len(item_ids)
-    attributes = None
-    if item_path is not None:
-        attributes = _read_attributes(Path(item_path), {t: i + 1 for i, t in enumerate(item_ids)}, num_items,
-                                      attribute_fields)
-    elif attribute_fields is not None:
+    if attribute_fields is not None and item_path is None:
         raise ValueError("attribute_fields needs an .item file (item_path)")
+
+    def attributes(item_ids: dict[str, int], num_items: int) -> ItemAttributes | None:
+        return _read_attributes(Path(item_path), item_ids, num_items, attribute_fields)
+
     inter_path = Path(inter_path)
-    return SequenceDataset(name or inter_path.stem, items, offsets, num_items, tuple(users), attributes,
-                           str(inter_path))
+    return dataset_from_tokens([row[user_col] for row in inter.rows], [row[item_col] for row in inter.rows],
+                               _timestamps(inter, time_col), rows=inter.lines, name=name or inter_path.stem,
+                               drop_short_users=drop_short_users,
+                               attributes=attributes if item_path is not None else None)
 
 
 @dataclass
@@ -99,8 +81,13 @@ class _Table:
             raise DataFormatError(self.path, 1, f"missing field {field!r}; columns present: {present}")
         return self.fields.index(field)
 
+    @property
+    def lines(self) -> Rows:
+        """Rows named by their file line (row 0 is line 2, below the header)."""
+        return Rows(str(self.path), first_line=2)
+
     def fail(self, row: int, problem: str) -> DataFormatError:
-        return DataFormatError(self.path, row + 2, problem)
+        return self.lines.fail(row, problem)
 
 
 def _read_table(path: str | Path) -> _Table:
@@ -128,24 +115,6 @@ def _read_table(path: str | Path) -> _Table:
     return _Table(path, fields, types, rows)
 
 
-def _index_tokens(table: _Table, col: int, field: str) -> tuple[list[str], np.ndarray]:
-    """Distinct tokens of a column in order of first appearance, and each row's 0-based index into them."""
-    tokens = [row[col] for row in table.rows]
-    index: dict[str, int] = {}
-    codes = np.fromiter((index.setdefault(t, len(index)) for t in tokens), dtype=np.int64, count=len(tokens))
-    if "" in index:
-        raise table.fail(tokens.index(""), f"empty {field}")
-    return list(index), codes
-
-
-def _first_appearance_codes(codes: np.ndarray) -> np.ndarray:
-    """Renumber codes to 0..K-1 in order of first appearance (after rows were dropped)."""
-    values, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    rank = np.empty(len(values), dtype=np.int64)
-    rank[np.argsort(first)] = np.arange(len(values))
-    return rank[inverse.reshape(-1)]
-
-
 def _timestamps(table: _Table, col: int) -> np.ndarray:
     """The timestamp column as float64; the first non-number or non-finite value is an error."""
     values = [row[col] for row in table.rows]
@@ -164,58 +133,18 @@ def _timestamps(table: _Table, col: int) -> np.ndarray:
     return times
 
 
-def _drop_short_users(table: _Table, users: list[str], user_of_row: np.ndarray,
-                      drop: bool) -> tuple[np.ndarray, list[str]]:
-    """Mask of the rows to keep and the kept users, refusing or dropping users with too few rows."""
-    counts = np.bincount(user_of_row, minlength=len(users))
-    short = np.flatnonzero(counts < MIN_INTERACTIONS)
-    if not len(short):
-        return np.ones(len(user_of_row), dtype=bool), users
-    if not drop:
-        u = int(short[0])  # users are in order of first appearance: the earliest short user
-        first_row = int(np.argmax(user_of_row == u))
-        raise table.fail(first_row, f"user {users[u]!r} has {int(counts[u])} interactions; leave-one-out needs "
-                         f"at least {MIN_INTERACTIONS} (drop_short_users=True drops such users)")
-    log.warning("%s: dropped %d users with fewer than %d interactions (first: %s)", table.path, len(short),
-                MIN_INTERACTIONS, ", ".join(users[int(u)] for u in short[:5]))
-    keep_user = counts >= MIN_INTERACTIONS
-    return keep_user[user_of_row], [u for u, k in zip(users, keep_user) if k]
-
-
 def _read_attributes(path: Path, item_ids: dict[str, int], num_items: int,
                      attribute_fields: list[str] | None) -> ItemAttributes | None:
     """Attribute table from an ``.item`` file, for the items of ``item_ids`` (token -> 1-based id)."""
     table = _read_table(path)
     item_col = table.column(ITEM_FIELD)
-    columns = _attribute_columns(table, item_col, attribute_fields)
-    first_line: dict[str, int] = {}
-    used: list[tuple[int, list[str]]] = []  # (item id, row) of the items that occur in the interactions
-    for k, row in enumerate(table.rows):
-        token = row[item_col]
-        if not token:
-            raise table.fail(k, f"empty {ITEM_FIELD}")
-        if first_line.setdefault(token, k + 2) != k + 2:
-            raise table.fail(k, f"item {token!r} repeats line {first_line[token]}; expected one row per item")
-        if token in item_ids:
-            used.append((item_ids[token], row))
-    if len(used) < len(table.rows):
-        log.debug("%s: ignored %d items that occur in no kept interaction", path, len(table.rows) - len(used))
-    if not columns:
-        log.info("%s: no attribute fields; the data set has no attributes", path)
-        return None
-    names = ["[PAD]"]
-    mapping: dict[int, list[int]] = {item: [] for item, _ in used}
-    for col in columns:
-        field, seq = table.fields[col], table.types[col] == "token_seq"
-        ids: dict[str, int] = {}
-        for item, row in used:
-            for token in (row[col].split() if seq else [row[col].strip()] if row[col].strip() else []):
-                a = ids.get(token)
-                if a is None:
-                    a = ids[token] = len(names)
-                    names.append(f"{field}={token}")
-                mapping[item].append(a)
-    return ItemAttributes.from_mapping(mapping, num_items, names=tuple(names), num_attributes=len(names))
+    fields = []
+    for col in _attribute_columns(table, item_col, attribute_fields):
+        seq = table.types[col] == "token_seq"
+        fields.append((table.fields[col], [row[col].split() if seq else [row[col].strip()] if row[col].strip() else []
+                                           for row in table.rows]))
+    return attributes_from_tokens([row[item_col] for row in table.rows], fields, item_ids, num_items,
+                                  rows=table.lines)
 
 
 def _attribute_columns(table: _Table, item_col: int, wanted: list[str] | None) -> list[int]:

@@ -2,7 +2,7 @@
 
 Whatever the bytes, a reader either returns a data set that the rest of ssrec can use, or raises
 ``DataFormatError`` whose message starts with the offending file (and names a line inside it when it
-names one). No other exception, and nothing from deep inside numpy or torch, may escape.
+names one; a DataFrame's row inside it). No other exception, and nothing from deep inside numpy or torch, may escape.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from ssrec.data.id_space import SLACK, SPARSITY  # noqa: E402
 from ssrec.data.split import leave_one_out  # noqa: E402
 from ssrec.pretrain_data import pretrain_samples  # noqa: E402
 
-EXAMPLES = 200  # per property (7 properties): 1,400 generated files per run, the same ones every run
+EXAMPLES = 200  # per property (8 properties): 1,600 generated inputs per run, the same ones every run
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ids a hostile file may hold: small valid ones, zero, negative, huge, overflowing, unicode digits, words
@@ -221,3 +221,27 @@ def test_sparse_item_and_attribute_ids_are_refused_at_their_line(tmp_path):
     table = _write(tmp_path, "ok_item2attributes.json", '{\n"1": [1, 2],\n"2": [3, 123456789]\n}')
     with pytest.raises(DataFormatError, match=r"ok_item2attributes.json:3: attribute id 123456789 is far beyond"):
         load_dataset(data, table)
+
+
+frame_cells = st.one_of(ids, st.integers(-10**18, 10**18), st.floats(allow_nan=True, allow_infinity=True), st.none(),
+                        st.just(""), st.booleans(), st.text(max_size=3))
+
+
+@SETTINGS
+@given(rows=mutated_rows(recbole_valid, frame_cells), columns=st.sampled_from([
+    ["user_id", "item_id", "timestamp"], ["user_id", "item_id", "time"], ["item_id", "user_id", "timestamp"]]))
+def test_dataframes(rows, columns):
+    pd = pytest.importorskip("pandas")
+    from ssrec.data import from_dataframe
+    rows = [(list(r) + [None, None, None])[:3] for r in rows]  # a DataFrame is rectangular: short rows get gaps
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    try:
+        dataset = from_dataframe(frame)
+    except DataFormatError as error:
+        event("refused: " + re.sub(r"'[^']*'|\S*\d\S*", "_", error.problem)[:40])
+        assert str(error).startswith("<in-memory data>: ")
+        match = re.match(r"row (\d+): ", error.problem)
+        assert match is None or int(match.group(1)) < len(frame), f"row outside the frame: {error}"
+        return
+    event("accepted")
+    _usable(dataset)

@@ -47,7 +47,7 @@ def test_explicit_attributes_win_over_the_sibling(tmp_path):
 
 @pytest.mark.parametrize("name, problem", [
     ("data.csv",
-     r"data\.csv: unknown data format \(suffix '\.csv'\); expected \.txt \(S3-Rec\) or \.inter \(RecBole\)"),
+     r"data\.csv: unknown data format \(suffix '\.csv'\); expected \.txt \(S3-Rec\), \.inter \(RecBole\) or \.parquet"),
     ("data", r"data: unknown data format \(suffix '\(none\)'\)"),
 ])
 def test_unknown_suffix(tmp_path, name, problem):
