@@ -156,21 +156,24 @@ def _load_data(args: argparse.Namespace) -> SequenceDataset:
     return dataset
 
 
-def _epoch_log(out: Path, stage: str, resumed: dict[str, Any] | None) -> EpochLog | None:
-    """The run's log.jsonl writer for ``stage`` (None on ranks other than 0)."""
-    return EpochLog(out, stage, keep_through=resumed["epoch"] if resumed else 0) if distributed.is_main() else None
+def _epoch_log(out: Path, stage: str, resumed: dict[str, Any] | None, **fields: Any) -> EpochLog | None:
+    """The run's log.jsonl writer for ``stage``, adding ``fields`` to every line (None on ranks other than 0)."""
+    if not distributed.is_main():
+        return None
+    return EpochLog(out, stage, keep_through=resumed["epoch"] if resumed else 0, fields=fields)
 
 
 class EpochLog:
-    """Appends one JSON line per epoch to ``DIR/log.jsonl`` (``{"stage", "epoch", losses, metrics, seconds}``),
-    so that a long run can be followed, or read after it was stopped.
+    """Appends one JSON line per epoch to ``DIR/log.jsonl`` (``{"stage", "epoch", losses, metrics, seconds}``
+    plus ``fields``, e.g. fine-tuning's ``selected_by``), so that a long run can be followed, or read after it
+    was stopped.
 
     A new run drops the stage's old lines (the other stage's stay); a resumed one keeps them through the
     epoch it resumes after.
     """
 
-    def __init__(self, out: Path, stage: str, keep_through: int = 0) -> None:
-        self.path, self.stage = out / "log.jsonl", stage
+    def __init__(self, out: Path, stage: str, keep_through: int = 0, fields: dict[str, Any] | None = None) -> None:
+        self.path, self.stage, self.fields = out / "log.jsonl", stage, fields or {}
         if self.path.exists():
             kept = [line for line in self.path.read_text().splitlines(keepends=True)
                     if (entry := json.loads(line)).get("stage") != stage or entry["epoch"] <= keep_through]
@@ -178,7 +181,7 @@ class EpochLog:
 
     def __call__(self, epoch: int, logs: dict[str, float]) -> None:
         with self.path.open("a") as f:
-            f.write(json.dumps({"stage": self.stage, **logs, "epoch": epoch}) + "\n")
+            f.write(json.dumps({"stage": self.stage, **logs, **self.fields, "epoch": epoch}) + "\n")
 
 
 #: what each stage writes into a run folder (log.jsonl is shared: each stage keeps the other's lines)
@@ -289,7 +292,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
                     "negatives": negatives_source, "init": args.init and str(args.init)}
     state = _resume_state(args, out, "finetune", finetune_identity(config, run_identity))
     result = finetune(encoder, split, config, negatives, out=out, run_identity=run_identity, resume_from=state,
-                      on_epoch_end=_epoch_log(out, "finetune", state))
+                      on_epoch_end=_epoch_log(out, "finetune", state, selected_by=f"valid_{config.metric()}"))
     full_config = {**run_identity, "finetune": dataclasses.asdict(config), "init": init_report}
     record = {"protocol": config.protocol, "split": "test", "dataset": dataset.name, "seed": args.seed,
               "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,

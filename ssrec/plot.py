@@ -16,7 +16,7 @@ from ssrec.extras import require
 
 #: validation metrics drawn, when the log has them
 METRICS = ("valid_HR@10", "valid_NDCG@10", "valid_MRR", "valid_NDCG@20")
-NOT_LOSSES = frozenset({"stage", "epoch", "seconds", "train_seconds"})
+NOT_LOSSES = frozenset({"stage", "epoch", "seconds", "train_seconds", "selected_by"})
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -37,6 +37,17 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def best_epoch(finetune_entries: list[dict[str, Any]]) -> tuple[int, str]:
+    """The epoch early stopping kept (the first maximum of the metric it selected by) and that metric's name.
+
+    Fine-tuning logs name the metric in ``selected_by`` (NDCG@20 for the full protocol, MRR for the sampled
+    one, or ``FinetuneConfig.valid_metric``); a log without it is read as selected by MRR.
+    """
+    key = finetune_entries[-1].get("selected_by", "valid_MRR")
+    best = max(finetune_entries, key=lambda e: e[key])  # max keeps the first of equal values, as early stopping does
+    return int(best["epoch"]), key.removeprefix("valid_")
+
+
 def plot_run(run: str | Path, out: str | Path | None = None) -> Path:
     """Draw ``run``/log.jsonl into ``out`` (default ``run/curves.png``); the PNG's path."""
     require("matplotlib", "plot", "ssrec plot").use("Agg")
@@ -52,9 +63,8 @@ def plot_run(run: str | Path, out: str | Path | None = None) -> Path:
         if title == "validation":
             for metric in (m for m in METRICS if m in rows[0]):
                 ax.plot(epochs, [e[metric] for e in rows], label=metric.removeprefix("valid_"))
-            key = next(m for m in ("valid_MRR", "valid_NDCG@20") if m in rows[0])
-            best = max(rows, key=lambda e: e[key])
-            ax.axvline(best["epoch"], color="grey", linestyle=":", label=f"best epoch {best['epoch']}")
+            epoch, metric = best_epoch(rows)
+            ax.axvline(epoch, color="grey", linestyle=":", label=f"best epoch {epoch} ({metric})")
             ax.set_ylabel("metric")
         else:
             names = [k for k in rows[0] if k not in NOT_LOSSES and not k.startswith("valid_")]

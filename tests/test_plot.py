@@ -47,3 +47,18 @@ def test_bad_or_missing_logs_are_named(tmp_path, caplog):
     assert main(["plot", str(tmp_path / "run")]) == 2
     assert "log.jsonl:2: not a JSON line" in caplog.text
     assert not (tmp_path / "run" / "curves.png").exists()
+
+
+def test_the_best_epoch_is_the_one_the_run_kept(data_file, tmp_path):
+    from ssrec.plot import best_epoch, read_log
+
+    out = tmp_path / "full"
+    assert main(["-q", "finetune", "--data", str(data_file), "--backbone", "sasrec", "--protocol", "full",
+                 "--epochs", "8", "--max-len", "10", "--out", str(out)]) == 0
+    entries = [e for e in read_log(out / "log.jsonl") if e["stage"] == "finetune"]
+    assert best_epoch(entries) == (json.loads((out / "metrics.json").read_text())["best_epoch"], "NDCG@20")
+    # MRR peaks at epoch 2, NDCG@20 (what the full protocol selects by) at epoch 3
+    rows = [{"epoch": e, "valid_MRR": m, "valid_NDCG@20": n, "selected_by": "valid_NDCG@20"}
+            for e, m, n in ((1, 0.1, 0.1), (2, 0.3, 0.2), (3, 0.2, 0.4), (4, 0.2, 0.4))]
+    assert best_epoch(rows) == (3, "NDCG@20")
+    assert best_epoch([{k: v for k, v in r.items() if k != "selected_by"} for r in rows]) == (2, "MRR")
