@@ -556,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     args.effective = effective_config(args)  # before anything below adjusts args
-    progress.enable(not args.quiet)
+    bars_before = progress.enable(not args.quiet)  # for this command only: main() may be called again in-process
     try:
         if hasattr(args, "device"):
             args.device = distributed.init_from_environment(_device(args.device))
@@ -568,4 +568,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc, exc_info=args.verbose)
         return 2
     finally:
+        progress.enable(bars_before)
         distributed.shutdown()

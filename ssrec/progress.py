@@ -16,10 +16,11 @@ REDRAW_SECONDS = 0.2
 _enabled = True
 
 
-def enable(on: bool) -> None:
-    """Turn bars on or off for this process (the CLI turns them off with --quiet)."""
+def enable(on: bool) -> bool:
+    """Turn bars on or off for this process (the CLI: off with --quiet, for one command); the previous setting."""
     global _enabled
-    _enabled = on
+    previous, _enabled = _enabled, on
+    return previous
 
 
 def progress(items: Iterable[T], total: int, label: str, stream: TextIO | None = None) -> Iterator[T]:

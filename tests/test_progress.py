@@ -38,3 +38,12 @@ def test_bar_text_states_count_rate_and_eta():
     assert bar_line("pretrain epoch 2/10", 25, 100, 5.0, width=10) == \
         "pretrain epoch 2/10 [##........] 25/100  5.0/s  ETA 0:15"
     assert bar_line("x", 0, 10, 0.0, width=4).endswith("ETA --:--")
+
+
+def test_quiet_turns_bars_off_for_that_command_only(tmp_path):
+    from ssrec.cli import main
+
+    assert main(["-q", "plugins"]) == 0
+    screen = Terminal()
+    list(progress.progress(range(2), 2, "after a quiet command", stream=screen))
+    assert "after a quiet command" in screen.getvalue()
