@@ -43,8 +43,8 @@ def from_dataframe(frame: Any, *, items: Any = None, user: str = "user_id", item
     """
     pd = require("pandas", "pandas", "reading a DataFrame")
     rows = Rows(source)
-    users = _tokens(pd, frame, _column(frame, user, source), rows)
-    item_tokens = _tokens(pd, frame, _column(frame, item, source), rows)
+    users = _tokens(frame, _column(frame, user, source), rows)
+    item_tokens = _tokens(frame, _column(frame, item, source), rows)
     times = _times(pd, frame[_column(frame, time, source)], rows)
     if items is None and attribute_fields is not None:
         raise ValueError("attribute_fields picks columns of the item DataFrame (items=...)")
@@ -54,7 +54,7 @@ def from_dataframe(frame: Any, *, items: Any = None, user: str = "user_id", item
         key = _column(items, item, items_source)
         fields = [(c, _attribute_tokens(pd, items[c])) for c in _attribute_columns(items, key, attribute_fields,
                                                                                     items_source)]
-        return attributes_from_tokens(_tokens(pd, items, key, item_rows), fields, item_ids, num_items,
+        return attributes_from_tokens(_tokens(items, key, item_rows), fields, item_ids, num_items,
                                       rows=item_rows)
 
     return dataset_from_tokens(users, item_tokens, times, rows=rows, name=name, drop_short_users=drop_short_users,
@@ -100,16 +100,13 @@ def _column(frame: Any, name: str, source: str | None) -> str:
     return name
 
 
-def _tokens(pd: Any, frame: Any, column: str, rows: Rows) -> list[str]:
+def _tokens(frame: Any, column: str, rows: Rows) -> list[str]:
     """The column's values as tokens; the first missing value is an error at its row."""
     values = frame[column]
     missing = np.flatnonzero(values.isna().to_numpy())
     if len(missing):
         raise rows.fail(int(missing[0]), f"missing {column}")
-    array = values.to_numpy()
-    if array.dtype.kind == "f" and np.all(array == np.round(array)):
-        array = array.astype(np.int64)  # pandas makes integer columns with gaps float: 7.0 is item 7
-    return [str(v) for v in array]
+    return [_token(v) for v in values.to_numpy()]
 
 
 def _times(pd: Any, values: Any, rows: Rows) -> np.ndarray:
