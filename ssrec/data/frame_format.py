@@ -100,21 +100,24 @@ def _column(frame: Any, name: str, source: str | None) -> str:
     return name
 
 
-def _tokens(frame: Any, column: str, rows: Rows) -> list[str]:
-    """The column's values as tokens; the first missing value is an error at its row."""
-    values = frame[column]
+def _refuse_missing(values: Any, rows: Rows) -> None:
+    """The first missing value of a column (None, NaN, NaT, NA) is an error at its row."""
     missing = np.flatnonzero(values.isna().to_numpy())
     if len(missing):
-        raise rows.fail(int(missing[0]), f"missing {column}")
+        raise rows.fail(int(missing[0]), f"missing {values.name}")
+
+
+def _tokens(frame: Any, column: str, rows: Rows) -> list[str]:
+    """The column's values as tokens; a missing value is an error at its row."""
+    values = frame[column]
+    _refuse_missing(values, rows)
     return [_token(v) for v in values.to_numpy()]
 
 
 def _times(pd: Any, values: Any, rows: Rows) -> np.ndarray:
     """Timestamps as numbers (datetimes as their integer count); the first non-finite one is an error."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        missing = np.flatnonzero(values.isna().to_numpy())
-        if len(missing):
-            raise rows.fail(int(missing[0]), f"missing {values.name}")
+        _refuse_missing(values, rows)
         return values.astype("int64").to_numpy()  # ticks since the epoch, time zones included
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(numbers))

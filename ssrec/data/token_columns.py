@@ -19,7 +19,6 @@ from ssrec.data.errors import DataFormatError
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Rows:
     """How one input names its rows (0-based) in errors.
@@ -51,7 +50,8 @@ def dataset_from_tokens(users: Sequence[str], items: Sequence[str], times: np.nd
         * Users keep their order of first appearance; items are mapped to 1..N in order of first appearance
           among the kept interactions; each user's interactions are sorted by time, stably (ties keep row
           order).
-        * Users with fewer than 3 interactions are dropped with one logged warning, or with ``drop_short_users=False`` are an error at the user's first row.
+        * Users with fewer than 3 interactions are dropped with one logged warning, or with
+          ``drop_short_users=False`` are an error at the user's first row.
         * ``attributes(item_ids, num_items)``, when given, builds the attribute table from the token -> id
           map of the kept items.
 
