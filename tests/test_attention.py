@@ -72,3 +72,78 @@ def test_unknown_implementation_is_named():
     q = torch.zeros(1, 1, 2, 2)
     with pytest.raises(ValueError, match="unknown attention implementation 'flash3'.*eager"):
         attention(q, q, q, torch.ones(1, 1, 2, 2, dtype=torch.bool), implementation="flash3")
+
+
+def test_flex_matches_eager_for_a_last_position_query():
+    """``summarize`` passes one query row (B, 1, 1, L) of the mask: the block mask must follow it."""
+    g = torch.Generator().manual_seed(3)
+    items = padded_items(L=12)
+    q = torch.randn(6, 2, 1, 32, generator=g)
+    k, v = (torch.randn(6, 2, 12, 32, generator=g) for _ in range(2))
+    mask = attention_mask(items, causal=True)[..., -1:, :]  # (B, 1, 1, L)
+    torch.testing.assert_close(attention(q, k, v, mask, implementation="flex"),
+                               attention(q, k, v, mask, implementation="eager"), rtol=1e-5, atol=1e-5)
+
+
+def test_flex_builds_a_new_block_mask_for_a_new_or_edited_mask():
+    """The remembered block mask is reused only for the very same, unmodified mask tensor."""
+    g = torch.Generator().manual_seed(4)
+    q, k, v = (torch.randn(6, 2, 12, 32, generator=g) for _ in range(3))
+    first = attention_mask(padded_items(seed=0), causal=True)
+    second = attention_mask(padded_items(seed=0), causal=False)  # same shape, other content
+    for mask in (first, second, first):
+        torch.testing.assert_close(attention(q, k, v, mask, implementation="flex"),
+                                   attention(q, k, v, mask, implementation="eager"), rtol=1e-5, atol=1e-5)
+    first[:, :, :, 0] = True  # edited in place: the version counter changes
+    torch.testing.assert_close(attention(q, k, v, first, implementation="flex"),
+                               attention(q, k, v, first, implementation="eager"), rtol=1e-5, atol=1e-5)
+
+
+def test_flex_refuses_attention_dropout():
+    q = torch.zeros(1, 1, 2, 16)
+    with pytest.raises(ValueError, match="'flex'.*no dropout.*dropout_p=0.5"):
+        attention(q, q, q, torch.ones(1, 1, 2, 2, dtype=torch.bool), dropout_p=0.5, implementation="flex")
+
+
+def test_transformer_evaluates_the_same_with_flex():
+    """A whole encoder switched to ``flex`` gives the eager outputs at every real position, and its summary."""
+    import ssrec
+
+    torch.manual_seed(0)
+    model = ssrec.create_backbone("transformer", num_items=30).eval()
+    items = padded_items(L=12)
+    real = items != 0
+    with torch.no_grad():
+        eager, eager_last = model.encode(items, causal=True), model.summarize(items, causal=True)
+        model.set_attention("flex")
+        flex, flex_last = model.encode(items, causal=True), model.summarize(items, causal=True)
+    torch.testing.assert_close(flex[real], eager[real], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(flex_last, eager_last, rtol=1e-4, atol=1e-5)
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@cuda
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 2e-5), (torch.bfloat16, 3e-2)])
+@pytest.mark.parametrize("implementation", sorted(set(IMPLEMENTATIONS) - {"eager"}))
+@pytest.mark.parametrize("causal", [False, True])
+def test_cuda_parity_with_eager_forward_and_backward(implementation, causal, dtype, tol):
+    """On CUDA, outputs and gradients of q, k, v match eager (fp32 reference) at real positions."""
+    g = torch.Generator().manual_seed(5)
+    items = padded_items(L=12).cuda()
+    base = [torch.randn(6, 2, 12, 32, generator=g).cuda() for _ in range(3)]
+    mask = attention_mask(items, causal=causal)
+    real = (items != 0)[:, None, :, None].expand(6, 2, 12, 32)
+    grads = {}
+    outputs = {}
+    for name, tensors in (("eager", [t.clone().requires_grad_() for t in base]),
+                          (implementation, [t.to(dtype).requires_grad_() for t in base])):
+        out = attention(*tensors, mask, implementation=name)
+        (out.float() * real).sum().backward()  # PAD outputs never read: no gradient flows from them
+        outputs[name] = out.float()
+        grads[name] = [t.grad.float() for t in tensors]
+    assert torch.isfinite(outputs[implementation]).all()
+    torch.testing.assert_close(outputs[implementation][real], outputs["eager"][real], rtol=tol, atol=tol)
+    for fused, ref in zip(grads[implementation], grads["eager"]):
+        torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
