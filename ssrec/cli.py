@@ -22,6 +22,8 @@ from ssrec.data.split import LeaveOneOut, leave_one_out
 from ssrec.evaluation import encoder_scorer, evaluate
 from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
 from ssrec.finetuning import resume_identity as finetune_identity
+from ssrec.nn.attention import IMPLEMENTATIONS
+from ssrec.precision import PRECISIONS
 from ssrec.extras import MissingExtra
 from ssrec.plot import plot_run
 from ssrec.plugins import (PluginError, create_backbone_for, describe_plugins, failed_plugins,
@@ -241,7 +243,7 @@ def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path,
     data = pretrain_samples(dataset, args.max_len)
     config = PretrainConfig(epochs=epochs, batch_size=batch_size, lr=args.lr, seed=args.seed,
                             device=_device(args.device), bucketing=args.bucketing,
-                            checkpoint_every=args.checkpoint_every)
+                            checkpoint_every=args.checkpoint_every, precision=args.precision)
     log.info("pre-training %s with %s on %s: %d samples per epoch, %d epochs, device %s", args.backbone,
              ", ".join(f"{n} x{w:g}" for n, w in model.weights.items()), dataset.name, data.num_samples, epochs,
              config.device)
@@ -283,7 +285,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
     negatives, negatives_source = _negatives(args, dataset, out if distributed.is_main() else None)
     config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                             lr=args.lr, protocol=args.protocol, seed=args.seed, device=device,
-                            bucketing=args.bucketing)
+                            bucketing=args.bucketing, precision=args.precision)
     log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", args.backbone, dataset.name,
              config.protocol, config.loss, device)
     run_identity = {"data": str(args.data), "attributes": args.attributes and str(args.attributes),
@@ -341,6 +343,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CheckpointError(f"{args.checkpoint}: the model was trained on {trained_on} items, "
                               f"{args.data} has {dataset.num_items}")
     encoder = rebuild_backbone(payload).to(_device(args.device)).eval()
+    if args.attention:
+        if not hasattr(encoder, "set_attention"):
+            raise ValueError(f"--attention {args.attention}: backbone {payload['backbone']['name']!r} has no "
+                             "attention to switch")
+        encoder.set_attention(args.attention)
     max_len = payload["backbone"]["spec"].get("max_len", 50)
     split = leave_one_out(dataset, max_len)
     negatives, source = _negatives(args, dataset, None)
@@ -446,8 +453,14 @@ def _add_finetune_args(p: argparse.ArgumentParser, out_required: bool = True) ->
     p.add_argument("--max-len", type=int, default=50)
     p.add_argument("--no-bucketing", dest="bucketing", action="store_false",
                    help="plain random batches as released (default: length-bucketed batches, same data, less padding)")
+    _add_precision_arg(p)
     p.add_argument("--out", required=out_required, help="run folder for model.pt and metrics.json")
     _add_run_folder_args(p)
+
+
+def _add_precision_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="training forward passes in fp32 (released) or bf16 autocast; evaluation stays fp32")
 
 
 def _add_run_folder_args(p: argparse.ArgumentParser) -> None:
@@ -498,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-len", type=int, default=50)
     p.add_argument("--no-bucketing", dest="bucketing", action="store_false",
                    help="plain random batches as released (default: length-bucketed batches, same samples)")
+    _add_precision_arg(p)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, or auto")
     p.add_argument("--out", required=True, help="run folder for pretrained.pt, checkpoints and pretrain.json")
@@ -517,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     _add_eval_args(p, "sampled")
     p.add_argument("--split", choices=("valid", "test"), default="test")
+    p.add_argument("--attention", choices=sorted(IMPLEMENTATIONS),
+                   help="evaluate with this attention implementation (default: the checkpoint's)")
     p.add_argument("--json", action="store_true")
     _add_config_arg(p)
     p.set_defaults(func=cmd_evaluate)

@@ -28,6 +28,7 @@ from ssrec.data.split import LeaveOneOut
 from ssrec.evaluation import Protocol, encoder_scorer, evaluate
 from ssrec.losses import make_loss
 from ssrec.optim import adam
+from ssrec.precision import autocast, check_precision
 from ssrec.plugins import notify_epoch_end
 from ssrec.progress import progress
 from ssrec.resume import restore, save_training_state
@@ -53,6 +54,7 @@ class FinetuneConfig:
     seed: int = 42
     device: str = "cpu"
     bucketing: bool = True  # length-bucketed batches (False: plain random batches, as released)
+    precision: str = "fp32"  # or "bf16": autocast of the training forward passes; evaluation stays fp32
 
     def metric(self) -> str:
         return self.valid_metric or VALID_METRIC[self.protocol]
@@ -91,6 +93,7 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     """
     require_capabilities(encoder, {CAUSAL}, "next-item fine-tuning")
     device = torch.device(config.device)
+    check_precision(config.precision)
     encoder.to(device)
     index = UserItemIndex(split.dataset, device)
     loss_fn = make_loss(config.loss, index)
@@ -142,7 +145,8 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
                 x, y = trim_leading_padding(inputs[users], targets[users])
             else:
                 users, x, y = _prefix_batch(inputs, targets, examples[rows].to(device))
-            loss = step_loss(x, y, users, generator)
+            with autocast(device, config.precision):
+                loss = step_loss(x, y, users, generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

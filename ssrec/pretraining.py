@@ -22,6 +22,7 @@ from ssrec.batching import POOL_BATCHES, bucketed_batches
 from ssrec.checkpoint import save_checkpoint
 from ssrec.composition import PretrainModel
 from ssrec.optim import adam
+from ssrec.precision import autocast, check_precision
 from ssrec.plugins import notify_epoch_end
 from ssrec.pretrain_data import PretrainData
 from ssrec.progress import progress
@@ -42,6 +43,7 @@ class PretrainConfig:
     device: str = "cpu"
     bucketing: bool = True
     checkpoint_every: int = 10  # epochs between checkpoints in the run folder (0: only the final one)
+    precision: str = "fp32"  # or "bf16": autocast of the training forward passes (ssrec.precision)
 
 
 @dataclass
@@ -84,6 +86,7 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
     (``ssrec.distributed``).
     """
     device = torch.device(config.device)
+    check_precision(config.precision)
     model.to(device)
     data.to(device)
     optimizer = adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
@@ -120,7 +123,8 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
         batches = distributed.shard_batches(batches, rank, world)
         for step, samples in enumerate(progress(batches, len(batches), f"pretrain epoch {epoch}/{config.epochs}")):
             batch = data.batch(samples.to(device))
-            total, parts = step_model(batch, data, generator)
+            with autocast(device, config.precision):
+                total, parts = step_model(batch, data, generator)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()

@@ -26,9 +26,11 @@ def test_plugins_json(capsys):
 def test_finetune_then_evaluate_from_the_checkpoint_alone(tmp_path, data_file, capsys, protocol):
     out = tmp_path / "run"
     args = ["--data", str(data_file), "--protocol", protocol, "--seed", "3"]
+    precision = "bf16" if protocol == "full" else "fp32"
     assert main(["-q", "finetune", *args, "--backbone", "sasrec", "--epochs", "3", "--max-len", "20",
-                 "--backbone-option", "hidden_size=32", "--out", str(out)]) == 0
+                 "--backbone-option", "hidden_size=32", "--precision", precision, "--out", str(out)]) == 0
     record = json.loads((out / "metrics.json").read_text())
+    assert record["config"]["finetune"]["precision"] == precision
     assert {"protocol", "split", "dataset", "seed", "config", "metrics"} <= set(record)
     assert record["protocol"] == protocol and record["split"] == "test" and record["dataset"] == "Tiny"
     assert record["seed"] == 3 and record["config"]["backbone"]["spec"]["hidden_size"] == 32
@@ -37,6 +39,10 @@ def test_finetune_then_evaluate_from_the_checkpoint_alone(tmp_path, data_file, c
     assert main(["-q", "evaluate", "--checkpoint", str(out / "model.pt"), *args, "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["metrics"] == record["metrics"], "same weights, same negatives, same metrics"
+    if protocol == "full":  # the fused kernel ranks as the checkpoint's own attention does
+        assert main(["-q", "evaluate", "--checkpoint", str(out / "model.pt"), *args, "--json",
+                     "--attention", "flex"]) == 0
+        assert json.loads(capsys.readouterr().out)["metrics"] == pytest.approx(record["metrics"], abs=1e-3)
     if protocol == "sampled":  # the generated negatives were saved with the run and read back the same
         assert main(["-q", "evaluate", "--checkpoint", str(out / "model.pt"), *args, "--json",
                      "--negatives", str(out / "negatives.txt")]) == 0
