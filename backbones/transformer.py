@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssrec.contracts import BIDIRECTIONAL, CAUSAL, PER_POSITION
-from ssrec.nn.attention import attention, attention_mask
+from ssrec.nn.attention import attention, attention_mask, check_implementation
 from ssrec.nn.dropout import Dropout
 
 LAYER_NORM_EPS = 1e-12
@@ -91,7 +91,8 @@ class Transformer(nn.Module):
         max_len: L, the longest input; sequences are left-padded to it.
         causal: the default mode (False: bidirectional, as in S3-Rec pre-training).
         allow_bidirectional: False makes a causal-only backbone (SASRec) that refuses ``causal=False``.
-        attention: the attention implementation, ``"auto"``, ``"eager"`` or ``"sdpa"`` (``ssrec.nn.attention``).
+        attention: the attention implementation, ``"auto"``, ``"eager"``, ``"sdpa"`` or ``"flex"``
+            (``ssrec.nn.attention``).
     """
 
     def __init__(self, num_items: int, *, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 2,
@@ -101,6 +102,7 @@ class Transformer(nn.Module):
         super().__init__()
         if not allow_bidirectional and not causal:
             raise ValueError("a backbone that does not allow bidirectional attention must default to causal")
+        check_implementation(attention)
         self.spec: dict[str, Any] = dict(
             num_items=num_items, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads,
             inner_size=inner_size, max_len=max_len, dropout=dropout, attention_dropout=attention_dropout,
@@ -132,6 +134,7 @@ class Transformer(nn.Module):
 
     def set_attention(self, implementation: str) -> None:
         """Switch every layer to another attention implementation (weights unchanged)."""
+        check_implementation(implementation)
         for layer in self.layers:
             layer.attention.implementation = implementation
         self.spec["attention"] = implementation

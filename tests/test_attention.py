@@ -147,3 +147,14 @@ def test_cuda_parity_with_eager_forward_and_backward(implementation, causal, dty
     torch.testing.assert_close(outputs[implementation][real], outputs["eager"][real], rtol=tol, atol=tol)
     for fused, ref in zip(grads[implementation], grads["eager"]):
         torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
+
+
+def test_a_backbone_refuses_an_unknown_implementation_when_built_or_switched():
+    import ssrec
+
+    with pytest.raises(ValueError, match="unknown attention implementation 'flash3'.*flex"):
+        ssrec.create_backbone("transformer", num_items=10, attention="flash3")
+    model = ssrec.create_backbone("sasrec", num_items=10)
+    with pytest.raises(ValueError, match="unknown attention implementation 'Flex'"):
+        model.set_attention("Flex")
+    assert model.spec["attention"] == "auto"

@@ -129,9 +129,12 @@ IMPLEMENTATIONS: dict[str, AttentionFn] = {"eager": eager_attention, "sdpa": sdp
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, *,
               dropout_p: float = 0.0, implementation: str = "auto") -> torch.Tensor:
     """Dispatch to a named implementation (see ``IMPLEMENTATIONS``). ``dropout_p`` must be 0 at eval time."""
-    try:
-        fn = IMPLEMENTATIONS[implementation]
-    except KeyError:
+    return IMPLEMENTATIONS[check_implementation(implementation)](q, k, v, mask, dropout_p=dropout_p)
+
+
+def check_implementation(implementation: str) -> str:
+    """``implementation`` if it names one of ``IMPLEMENTATIONS``, else a ``ValueError`` listing them."""
+    if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"unknown attention implementation {implementation!r}; "
-                         f"available: {', '.join(sorted(IMPLEMENTATIONS))}") from None
-    return fn(q, k, v, mask, dropout_p=dropout_p)
+                         f"available: {', '.join(sorted(IMPLEMENTATIONS))}")
+    return implementation
