@@ -5,6 +5,8 @@
 
 - ``sasrec`` and ``gru4rec`` are pre-trained themselves with AAP, MIP, MAP and SP, staying unidirectional
   (their default, causal mode), then fine-tuned from all their weights.
+- ``transformer`` is S3-Rec itself: pre-trained bidirectionally, fine-tuned causally (its plain version is
+  the same network fine-tuned from scratch, i.e. SASRec); the reference the other rows are read against.
 - ``caser`` has no per-position output, so the objectives cannot train it; as in the paper it takes the
   item embeddings of S3-Rec's pre-trained bidirectional Transformer (same hidden size), through
   ``ssrec.transfer``, and everything else starts fresh.
@@ -21,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduction import FILES, Steps  # noqa: E402
 
 #: whose pre-training each backbone starts from: itself, or (Caser) the Transformer's item embeddings
-PRETRAINED_FROM = {"sasrec": "sasrec", "gru4rec": "gru4rec", "caser": "transformer"}
+PRETRAINED_FROM = {"transformer": "transformer", "sasrec": "sasrec", "gru4rec": "gru4rec", "caser": "transformer"}
 
 
 def main() -> None:
