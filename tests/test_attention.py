@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ssrec.nn.attention import IMPLEMENTATIONS, attention, attention_mask
+from tests.conftest import needs_cpp_compiler
 
 
 def padded_items(seed: int = 0, B: int = 6, L: int = 12, N: int = 30) -> torch.Tensor:
@@ -54,7 +55,8 @@ def test_eager_matches_loop_reference(causal):
     torch.testing.assert_close(attention(q, k, v, mask, implementation="eager"), loop_attention(q, k, v, mask))
 
 
-@pytest.mark.parametrize("implementation", sorted(set(IMPLEMENTATIONS) - {"eager"}))
+@pytest.mark.parametrize("implementation", [pytest.param(name, marks=needs_cpp_compiler) if name == "flex" else name
+                                            for name in sorted(set(IMPLEMENTATIONS) - {"eager"})])
 @pytest.mark.parametrize("causal", [False, True])
 def test_parity_with_eager_on_padded_batches(implementation, causal):
     g = torch.Generator().manual_seed(2)
@@ -74,6 +76,7 @@ def test_unknown_implementation_is_named():
         attention(q, q, q, torch.ones(1, 1, 2, 2, dtype=torch.bool), implementation="flash3")
 
 
+@needs_cpp_compiler
 def test_flex_matches_eager_for_a_last_position_query():
     """``summarize`` passes one query row (B, 1, 1, L) of the mask: the block mask must follow it."""
     g = torch.Generator().manual_seed(3)
@@ -85,6 +88,7 @@ def test_flex_matches_eager_for_a_last_position_query():
                                attention(q, k, v, mask, implementation="eager"), rtol=1e-5, atol=1e-5)
 
 
+@needs_cpp_compiler
 def test_flex_builds_a_new_block_mask_for_a_new_or_edited_mask():
     """The remembered block mask is reused only for the very same, unmodified mask tensor."""
     g = torch.Generator().manual_seed(4)
@@ -105,6 +109,7 @@ def test_flex_refuses_attention_dropout():
         attention(q, q, q, torch.ones(1, 1, 2, 2, dtype=torch.bool), dropout_p=0.5, implementation="flex")
 
 
+@needs_cpp_compiler
 def test_transformer_evaluates_the_same_with_flex():
     """A whole encoder switched to ``flex`` gives the eager outputs at every real position, and its summary."""
     import ssrec
