@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import weakref
 from typing import TYPE_CHECKING, Callable
 
 import torch
@@ -66,14 +65,15 @@ def sdpa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
 def block_mask_from(mask: torch.Tensor, batch: int, query_len: int, key_len: int) -> "BlockMask":
     """FlexAttention's block mask equal to the boolean ``mask`` (broadcastable to (batch, 1, Lq, Lk)).
 
-    The last mask converted is remembered (weakly): the layers of one forward pass share one mask, so the
-    block mask is built once per pass, not once per layer.
+    The last mask converted is remembered (with its block mask, which holds it anyway): the layers of one
+    forward pass share one mask object, so the block mask is built once per pass, not once per layer. An
+    in-place edit of the mask changes its version counter and rebuilds it.
     """
     from torch.nn.attention.flex_attention import create_block_mask
 
     key = (batch, query_len, key_len, mask._version)
     cached = _LAST_BLOCK_MASK.get("entry")
-    if cached is not None and cached[0]() is mask and cached[1] == key:
+    if cached is not None and cached[0] is mask and cached[1] == key:
         return cached[2]
     dense = mask.expand(batch, 1, query_len, key_len)  # (B, 1, Lq, Lk)
 
@@ -81,7 +81,7 @@ def block_mask_from(mask: torch.Tensor, batch: int, query_len: int, key_len: int
         return dense[b, 0, q_idx, kv_idx]
 
     block_mask = create_block_mask(allowed, batch, None, query_len, key_len, device=mask.device)
-    _LAST_BLOCK_MASK["entry"] = (weakref.ref(mask), key, block_mask)
+    _LAST_BLOCK_MASK["entry"] = (mask, key, block_mask)
     return block_mask
 
 
