@@ -38,7 +38,6 @@ from ssrec.pretrain_data import pretrain_samples
 from ssrec.pretraining import PretrainConfig, pretrain
 from ssrec.sampling import UserItemIndex
 
-log = logging.getLogger("speed_report")
 #: what the issue quotes: (reference, its seconds on an H100; the target on an H100/H200)
 REFERENCE = {"pretrain": ("authors' release", 539.0, 2.0), "finetune": ("", None, 0.5), "evaluate": ("", None, 0.2)}
 #: per fp32 parameter and step at least: weight read and written, gradient written and read, two moments read and written
@@ -56,15 +55,23 @@ def count_flops(fn: Callable[[], object]) -> int:
     return counter.get_total_flops()
 
 
+def flops_per_epoch(forward_backward: Callable[[torch.Tensor], None], batches: list[torch.Tensor],
+                    steps: int) -> float:
+    """FLOPs of ``forward_backward`` averaged over ``batches``, times the ``steps`` of an epoch."""
+    return sum(count_flops(lambda b=b: forward_backward(b)) for b in batches) / len(batches) * steps
+
+
 def pretrain_row(dataset, device: torch.device, precision: str) -> dict[str, float]:
     torch.manual_seed(0)
     encoder = ssrec.create_backbone("transformer", num_items=dataset.num_items)
     model = compose(encoder, ["aap", "mip", "map", "sp"], dataset)
     data = pretrain_samples(dataset, 50)
-    result = pretrain(model, data, PretrainConfig(epochs=2, device=str(device), precision=precision))
-    steps = -(-data.num_samples // 100)
+    config = PretrainConfig(epochs=2, device=str(device), precision=precision)
+    result = pretrain(model, data, config)
+    steps = -(-data.num_samples // config.batch_size)
     g = torch.Generator(device=device).manual_seed(0)
-    sample_sets = torch.randperm(data.num_samples, generator=torch.Generator().manual_seed(1))[:1000].view(10, 100)
+    order = torch.randperm(data.num_samples, generator=torch.Generator().manual_seed(1))
+    batches = list(order.split(config.batch_size)[:10])
 
     def forward_backward(samples: torch.Tensor) -> None:
         with autocast(device, precision):
@@ -72,7 +79,7 @@ def pretrain_row(dataset, device: torch.device, precision: str) -> dict[str, flo
         total.backward()
 
     model.train()
-    flops = sum(count_flops(lambda s=s: forward_backward(s)) for s in sample_sets) / len(sample_sets) * steps
+    flops = flops_per_epoch(forward_backward, batches, steps)
     params = sum(p.numel() for p in model.parameters())
     return {"seconds": result.history[-1]["seconds"], "flops": flops, "bytes": params * ADAM_BYTES_PER_PARAMETER * steps,
             "steps": steps}
@@ -95,8 +102,8 @@ def finetune_row(split, device: torch.device, precision: str) -> dict[str, float
             loss = loss_fn(encoder.encode(x, causal=True), y, rows.to(device), encoder.item_embeddings.weight, g)
         loss.backward()
 
-    batches = users[torch.randperm(len(users), generator=torch.Generator().manual_seed(1))].split(config.batch_size)
-    flops = sum(count_flops(lambda b=b: forward_backward(b)) for b in batches[:10]) / min(10, len(batches)) * steps
+    order = torch.randperm(len(users), generator=torch.Generator().manual_seed(1))
+    flops = flops_per_epoch(forward_backward, list(users[order].split(config.batch_size)[:10]), steps)
     params = sum(p.numel() for p in encoder.parameters())
     return {"seconds": result.history[-1]["train_seconds"], "flops": flops,
             "bytes": params * ADAM_BYTES_PER_PARAMETER * steps, "steps": steps}
