@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 from ssrec.hookspecs import hookimpl
-from ssrec.plugins import create_backbone, create_objective, list_backbones, list_objectives
+from ssrec.plugins import create_backbone, create_loss, create_objective, list_backbones, list_losses, list_objectives
 
 __version__ = "0.1.0"
 
@@ -28,8 +28,8 @@ _LAZY_EXPORTS: dict[str, str] = {
     "pretrain_samples": "ssrec.pretrain_data", "PretrainConfig": "ssrec.pretraining", "pretrain": "ssrec.pretraining",
 }
 
-__all__ = ["__version__", "hookimpl", "list_backbones", "list_objectives", "create_backbone",
-           "create_objective", *_LAZY_EXPORTS]
+__all__ = ["__version__", "hookimpl", "list_backbones", "list_objectives", "list_losses", "create_backbone",
+           "create_objective", "create_loss", *_LAZY_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

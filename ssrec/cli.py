@@ -27,7 +27,7 @@ from ssrec.precision import PRECISIONS
 from ssrec.extras import MissingExtra
 from ssrec.plot import plot_run
 from ssrec.plugins import (PluginError, create_backbone_for, describe_plugins, failed_plugins,
-                           format_plugins_table)
+                           format_plugins_table, list_losses)
 from ssrec.resume import load_training_state, state_path
 from ssrec.sampling import UserItemIndex, sample_distinct_negatives
 from ssrec.transfer import transfer_weights
@@ -283,7 +283,7 @@ def _finetune_run(args: argparse.Namespace, dataset: SequenceDataset,
     _prepare_out(args, out, "finetune")
     split = leave_one_out(dataset, args.max_len)
     negatives, negatives_source = _negatives(args, dataset, out if distributed.is_main() else None)
-    config = FinetuneConfig(loss=args.loss, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+    config = FinetuneConfig(loss=args.loss, loss_options=_backbone_options(args.loss_option), epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                             lr=args.lr, protocol=args.protocol, seed=args.seed, device=device,
                             bucketing=args.bucketing, precision=args.precision)
     log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", args.backbone, dataset.name,
@@ -444,8 +444,10 @@ def _add_finetune_args(p: argparse.ArgumentParser, out_required: bool = True) ->
     p.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
                    help="backbone hyper-parameter, e.g. dropout=0.2 (repeatable)")
     p.add_argument("--init", help="initialise from a checkpoint (pre-trained or fine-tuned)")
-    p.add_argument("--loss", choices=("bce", "ce"), default="bce",
-                   help="bce: released loss, one sampled negative per position; ce: full softmax")
+    p.add_argument("--loss", choices=list_losses(), default="bce",
+                   help="a registered fine-tuning loss (ssrec plugins); bce: released, one sampled negative per position")
+    p.add_argument("--loss-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="loss option, e.g. num_negatives=128 (repeatable)")
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--patience", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=256)

@@ -7,6 +7,7 @@ sentence that says why.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
@@ -15,6 +16,7 @@ from torch import nn
 if TYPE_CHECKING:  # annotations only: these modules import this one
     from ssrec.composition import ObjectiveContext, StepContext
     from ssrec.pretrain_data import PretrainBatch
+    from ssrec.sampling import UserItemIndex
 
 #: The backbone can attend to later items (S3-Rec pre-training mode).
 BIDIRECTIONAL = "bidirectional"
@@ -146,3 +148,47 @@ def require_fields(fields: frozenset[str] | set[str], available: frozenset[str] 
     if missing:
         raise ValueError(f"{who} needs item {', '.join(sorted(missing))}, but data set {data_name!r} has none "
                          f"(pass an attributes file, or leave {who} out)")
+
+
+# ----------------------------------------------------------------------------------------- fine-tuning losses
+
+@dataclass(frozen=True)
+class LossContext:
+    """What ``NextItemLoss.setup`` may read: the training data a loss samples from.
+
+    Attributes:
+        num_items: N (ids 1..N; 0 is PAD, N + 1 is MASK).
+        index: membership of (user row, item) pairs; ``index.sample(users, shape, generator)`` draws uniform
+            negatives outside each user's items.
+        item_counts: (N + 2,) how often each item id is a training target (0 for PAD and MASK).
+    """
+
+    num_items: int
+    index: UserItemIndex
+    item_counts: torch.Tensor
+
+
+@runtime_checkable
+class NextItemLoss(Protocol):
+    """What every fine-tuning loss provides (registered with ``ssrec_register_losses``).
+
+    1. The registered factory builds it from its own options alone (``num_negatives=256``, ...); ``spec``
+       holds those options (checkpoints and run records store it).
+    2. ``setup(context)`` runs once per fine-tuning run, before the first batch.
+    3. Every step calls it on the causal hidden states ``hidden`` (B, L, H), the next-item ``targets`` (B, L)
+       with 0 where a position has no target, the batch's user rows ``users`` (B,), the tied item table
+       ``item_table`` (N + 2, H) (score = h . e_i) and the run's ``generator`` for any sampling. It returns
+       a scalar: the mean over target positions, so that every target weighs the same.
+    """
+
+    name: str
+    spec: dict[str, Any]
+
+    def setup(self, context: LossContext) -> None:
+        """Read what the loss needs from ``context`` (negative index, item frequencies)."""
+        ...
+
+    def __call__(self, hidden: torch.Tensor, targets: torch.Tensor, users: torch.Tensor,
+                 item_table: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The loss of one batch (a scalar tensor)."""
+        ...

@@ -23,13 +23,13 @@ from torch import nn
 
 from ssrec import distributed
 from ssrec.batching import POOL_BATCHES, bucketed_batches, trim_leading_padding
-from ssrec.contracts import CAUSAL, PER_POSITION, require_capabilities, sequence_summary, user_inputs
+from ssrec.contracts import (CAUSAL, PER_POSITION, LossContext, NextItemLoss, require_capabilities, sequence_summary,
+                             user_inputs)
 from ssrec.data.split import LeaveOneOut
 from ssrec.evaluation import Protocol, encoder_scorer, evaluate
-from ssrec.losses import make_loss
 from ssrec.optim import adam
 from ssrec.precision import autocast, check_precision
-from ssrec.plugins import notify_epoch_end
+from ssrec.plugins import create_loss, notify_epoch_end
 from ssrec.progress import progress
 from ssrec.resume import restore, save_training_state
 from ssrec.sampling import UserItemIndex
@@ -43,7 +43,8 @@ VALID_METRIC = {"sampled": "MRR", "full": "NDCG@20"}
 class FinetuneConfig:
     """Fine-tuning settings; the defaults are the released ones."""
 
-    loss: str = "bce"
+    loss: str = "bce"  # a registered loss (ssrec.list_losses()): bce (released), ce, bpr, sampled-softmax, gbce
+    loss_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"num_negatives": 128}
     epochs: int = 200
     patience: int = 10
     batch_size: int = 256
@@ -95,8 +96,7 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     device = torch.device(config.device)
     check_precision(config.precision)
     encoder.to(device)
-    index = UserItemIndex(split.dataset, device)
-    loss_fn = make_loss(config.loss, index)
+    loss_fn = build_loss(config, split, device)
     optimizer = adam(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
     rank, world = distributed.rank(), distributed.world_size()
     # per-process negatives and dropout; the same epoch order everywhere (shard_batches splits it)
@@ -186,10 +186,20 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     return FinetuneResult(best_epoch, epoch, best_valid, test, time.perf_counter() - start, history)
 
 
+def build_loss(config: FinetuneConfig, split: LeaveOneOut, device: torch.device) -> NextItemLoss:
+    """The registered loss ``config.loss`` with ``config.loss_options``, set up on ``split``'s training targets."""
+    loss = create_loss(config.loss, **config.loss_options)
+    counts = torch.bincount(split.train_targets.reshape(-1), minlength=split.dataset.num_items + 2)
+    counts[0] = 0  # PAD marks "no target"
+    loss.setup(LossContext(num_items=split.dataset.num_items, index=UserItemIndex(split.dataset, device),
+                           item_counts=counts.to(device)))
+    return loss
+
+
 class FinetuneStep(nn.Module):
     """The fine-tuning loss of one batch as a module: what ``DistributedDataParallel`` wraps."""
 
-    def __init__(self, encoder: nn.Module, loss_fn: Callable[..., torch.Tensor]) -> None:
+    def __init__(self, encoder: nn.Module, loss_fn: NextItemLoss) -> None:
         super().__init__()
         self.encoder, self.loss_fn = encoder, loss_fn
         self.per_position = PER_POSITION in encoder.capabilities

@@ -31,12 +31,9 @@ for coarse events only, never per training step (the per-step path is plain meth
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import pluggy
-
-if TYPE_CHECKING:
-    from torch import nn
 
 #: The pluggy project name: the marker attribute prefix and the entry-point group.
 PROJECT_NAME = "ssrec"
@@ -49,13 +46,14 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 class Register(Protocol):
     """The ``register`` callback that discovery hooks receive."""
 
-    def __call__(self, name: str, factory: Callable[..., nn.Module], *, description: str = "") -> None:
+    def __call__(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
         """Make ``factory`` available under ``name``.
 
         Args:
             name: the unique name users select it by (``ssrec.create_backbone(name, ...)``, ``--backbone``).
                 A name registered twice, by any two plugins, is an error naming both.
-            factory: a class or function called with keyword arguments only, returning a fresh module.
+            factory: a class or function called with keyword arguments only, returning a fresh backbone,
+                objective (``torch.nn.Module``) or loss.
             description: one line shown by ``ssrec plugins``.
         """
         ...
@@ -119,6 +117,48 @@ def ssrec_register_objectives(register: Register) -> None:
         @hookimpl
         def ssrec_register_objectives(register):
             register("next-item", NextItem, description="causal next-item prediction")
+    """
+
+
+@hookspec
+def ssrec_register_losses(register: Register) -> None:
+    """Register fine-tuning (next-item) losses.
+
+    Same shape as ``ssrec_register_backbones``: ``factory`` is called with the loss's own keyword options
+    only (``num_negatives=256``, ...) and returns an object satisfying ``ssrec.contracts.NextItemLoss``
+    (it need not be a module: a loss owns no parameters):
+
+    - ``name`` and ``spec`` (its options, stored in run records);
+    - ``setup(context)``, once per run: ``context`` (``ssrec.contracts.LossContext``) gives ``num_items``,
+      the user-item ``index`` (``index.sample(users, shape, generator)`` draws negatives outside a user's
+      items) and ``item_counts``, the training-target frequency of every item id;
+    - ``loss(hidden, targets, users, item_table, generator) -> scalar``: ``hidden`` (B, L, H) causal outputs,
+      ``targets`` (B, L) next-item ids with 0 where there is none, ``users`` (B,), ``item_table``
+      (N + 2, H), the tied output layer (score = h . e_i). Return the MEAN over target positions, so a
+      target weighs the same in every batch. ``ssrec.losses.common.target_positions`` gathers them.
+
+    Users select a loss by name (``--loss NAME``, ``--loss-option KEY=VALUE``, ``FinetuneConfig(loss=...)``);
+    ``ssrec plugins`` lists it. Test it by subclassing ``ssrec.testing.LossContract``.
+
+    Example (a complete loss plugin)::
+
+        class TopOneMargin:
+            name, spec = "margin", {}
+
+            def setup(self, context):
+                self.index = context.index
+
+            def __call__(self, hidden, targets, users, item_table, generator):
+                negatives = self.index.sample(users, (targets.shape[1],), generator)  # (B, L)
+                keep = targets > 0
+                h = hidden[keep]
+                pos = (h * item_table[targets[keep]]).sum(-1)
+                neg = (h * item_table[negatives[keep]]).sum(-1)
+                return torch.relu(1 - pos + neg).mean()
+
+        @hookimpl
+        def ssrec_register_losses(register):
+            register("margin", TopOneMargin, description="hinge on one sampled negative")
     """
 
 

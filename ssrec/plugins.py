@@ -1,7 +1,7 @@
-"""The plugin manager and the backbone and objective registries built from its discovery hooks.
+"""The plugin manager and the backbone, objective and loss registries built from its discovery hooks.
 
 The manager is built lazily, by ``build_plugin_manager``, on the first call that needs it, never at
-import time: the built-in plugins (``ssrec.backbones``, ``ssrec.objectives``) first, then the
+import time: the built-in plugins (``ssrec.backbones``, ``ssrec.objectives``, ``ssrec.losses``) first, then the
 ``ssrec`` entry points of installed distributions unless ``SSREC_DISABLE_PLUGIN_AUTOLOAD`` is set. A
 plugin that fails to load, or whose register hook raises, is logged, listed by ``failed_plugins()`` and
 skipped; the others work. Every registry entry remembers which plugin, from which distribution,
@@ -25,6 +25,8 @@ from ssrec import hookspecs
 if TYPE_CHECKING:
     from torch import nn
 
+    from ssrec.contracts import NextItemLoss
+
 log = logging.getLogger(__name__)
 
 #: Entry-point group third-party distributions declare their plugins in.
@@ -32,9 +34,13 @@ ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 #: Set to a non-empty value to skip entry-point plugins (built-ins still load).
 DISABLE_AUTOLOAD_ENV = "SSREC_DISABLE_PLUGIN_AUTOLOAD"
 #: Built-in plugin modules, registered under their module name, in this order.
-BUILTIN_PLUGINS = ("ssrec.backbones", "ssrec.objectives")
+BUILTIN_PLUGINS = ("ssrec.backbones", "ssrec.objectives", "ssrec.losses")
 BUILTIN_DISTRIBUTION = "ssrec"
 STAGES = frozenset({"finetune", "pretrain"})
+#: registry kind -> (its discovery hook, its plural in ``describe_plugins``)
+KINDS = {"backbone": ("ssrec_register_backbones", "backbones"),
+         "objective": ("ssrec_register_objectives", "objectives"),
+         "loss": ("ssrec_register_losses", "losses")}
 
 
 class PluginError(Exception):
@@ -42,7 +48,7 @@ class PluginError(Exception):
 
 
 class UnknownPluginError(PluginError, KeyError):
-    """No backbone or objective is registered under the requested name."""
+    """No backbone, objective or loss is registered under the requested name."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
@@ -50,7 +56,7 @@ class UnknownPluginError(PluginError, KeyError):
 
 @dataclass(frozen=True)
 class PluginEntry:
-    """One registered backbone or objective and where it came from."""
+    """One registered backbone, objective or loss and where it came from."""
 
     name: str
     factory: Callable[..., Any]
@@ -90,7 +96,7 @@ class PluginManager(pluggy.PluginManager):
         return super().unregister(plugin, name)
 
     def registry(self, kind: str) -> tuple[dict[str, PluginEntry], list[FailedPlugin]]:
-        """The ``kind`` ("backbone" or "objective") registry and its register-hook failures, cached."""
+        """The ``kind`` ("backbone", "objective" or "loss") registry and its register-hook failures, cached."""
         if kind not in self._registries:
             self._registries[kind] = _build_registry(self, kind)
         return self._registries[kind]
@@ -181,8 +187,9 @@ def _make_register(kind: str, plugin: str, dist: str | None, pending: list[Plugi
 
 
 def _build_registry(pm: PluginManager, kind: str) -> tuple[dict[str, PluginEntry], list[FailedPlugin]]:
-    """Call each plugin's ``ssrec_register_<kind>s`` hook in turn, so that each entry knows its origin."""
-    hook = getattr(pm.hook, f"ssrec_register_{kind}s")
+    """Call each plugin's discovery hook for ``kind`` in turn, so that each entry knows its origin."""
+    hook_name = KINDS[kind][0]
+    hook = getattr(pm.hook, hook_name)
     entries: dict[str, PluginEntry] = {}
     failures: list[FailedPlugin] = []
     for impl in hook.get_hookimpls():  # registration order: built-ins first
@@ -194,9 +201,9 @@ def _build_registry(pm: PluginManager, kind: str) -> tuple[dict[str, PluginEntry
         try:
             impl.function(*[args[a] for a in impl.argnames])
         except Exception as exc:  # noqa: BLE001 - skip this plugin's entries, keep the others
-            error = f"ssrec_register_{kind}s raised {type(exc).__name__}: {exc}"
-            log.warning("plugin %r (from %s) failed to register %ss: %s", impl.plugin_name,
-                        dist or "unknown distribution", kind, error)
+            error = f"{hook_name} raised {type(exc).__name__}: {exc}"
+            log.warning("plugin %r (from %s) failed to register %s: %s", impl.plugin_name,
+                        dist or "unknown distribution", KINDS[kind][1], error)
             failures.append(FailedPlugin(impl.plugin_name, dist, error))
             continue
         for entry in pending:
@@ -242,10 +249,15 @@ def objective_entries() -> dict[str, PluginEntry]:
     return dict(get_plugin_manager().registry("objective")[0])
 
 
+def loss_entries() -> dict[str, PluginEntry]:
+    """Registered fine-tuning losses by name."""
+    return dict(get_plugin_manager().registry("loss")[0])
+
+
 def failed_plugins() -> list[FailedPlugin]:
     """Plugins that failed to load or to register, in the order they failed."""
     pm = get_plugin_manager()
-    return [*pm.load_failures, *pm.registry("backbone")[1], *pm.registry("objective")[1]]
+    return [*pm.load_failures, *(failure for kind in KINDS for failure in pm.registry(kind)[1])]
 
 
 def list_backbones() -> list[str]:
@@ -258,10 +270,22 @@ def list_objectives() -> list[str]:
     return sorted(objective_entries())
 
 
-def _create(kind: str, entries: dict[str, PluginEntry], name: str, kwargs: dict[str, Any]) -> nn.Module:
+def list_losses() -> list[str]:
+    """Names of the registered fine-tuning losses, sorted."""
+    return sorted(loss_entries())
+
+
+def _create(kind: str, entries: dict[str, PluginEntry], name: str, kwargs: dict[str, Any]) -> Any:
     if name not in entries:
         raise UnknownPluginError(f"unknown {kind} {name!r}; available: {', '.join(sorted(entries)) or 'none'}")
-    module = entries[name].factory(**kwargs)
+    factory = entries[name].factory
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError as exc:  # an option the factory does not take: say which, and which it takes
+        raise ValueError(f"{kind} {name!r}: {exc}; its options: {_options(factory)}") from None
+    except ValueError:  # a factory without a signature (a builtin): let the call say it
+        pass
+    module = factory(**kwargs)
     if not hasattr(module, "name"):
         module.name = name
     return module
@@ -289,8 +313,20 @@ def create_objective(name: str, **kwargs: Any) -> nn.Module:
     return _create("objective", objective_entries(), name, kwargs)
 
 
+def create_loss(name: str, **kwargs: Any) -> NextItemLoss:
+    """Build the fine-tuning loss registered as ``name`` with its options; otherwise as ``create_backbone``."""
+    return _create("loss", loss_entries(), name, kwargs)
+
+
+def _options(factory: Callable[..., Any]) -> str:
+    """The keyword options a factory takes, for error messages."""
+    names = [p.name for p in inspect.signature(factory).parameters.values()
+             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return ", ".join(names) or "none"
+
+
 def describe_plugins() -> dict[str, dict[str, dict[str, str | None]]]:
-    """``{"backbones": {name: {"description", "plugin", "distribution"}}, "objectives": {...}}``, sorted.
+    """``{"backbones": {name: {"description", "plugin", "distribution"}}, "objectives": ..., "losses": ...}``, sorted.
 
     This is what ``ssrec plugins --json`` prints.
     """
@@ -298,7 +334,7 @@ def describe_plugins() -> dict[str, dict[str, dict[str, str | None]]]:
         return {name: {"description": e.description, "plugin": e.plugin, "distribution": e.distribution}
                 for name, e in sorted(entries.items())}
 
-    return {"backbones": describe(backbone_entries()), "objectives": describe(objective_entries())}
+    return {plural: describe(dict(get_plugin_manager().registry(kind)[0])) for kind, (_, plural) in KINDS.items()}
 
 
 def format_plugins_table(desc: dict[str, dict[str, dict[str, str | None]]], failed: list[FailedPlugin]) -> str:
@@ -306,10 +342,10 @@ def format_plugins_table(desc: dict[str, dict[str, dict[str, str | None]]], fail
     rows = [("KIND", "NAME", "PROVIDED BY", "DESCRIPTION")]
     for kind, entries in desc.items():
         for name, info in entries.items():
-            rows.append((kind.removesuffix("s"), name, info["distribution"] or f"plugin {info['plugin']}",
+            rows.append(({"losses": "loss"}.get(kind, kind.removesuffix("s")), name, info["distribution"] or f"plugin {info['plugin']}",
                          info["description"] or ""))
     if len(rows) == 1:
-        lines = ["no backbones or objectives are registered"]
+        lines = ["no backbones, objectives or losses are registered"]
     else:
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]]).rstrip() for row in rows]

@@ -11,10 +11,15 @@
         objective_name = "my-objective"
         objective_options = {"temperature": 0.5}
 
-The built-in backbones and objectives pass the same suites (``tests/test_contract_suites.py``). Each test
+    class TestMyLoss(LossContract):
+        loss_name = "my-loss"
+        loss_options = {"num_negatives": 16}
+
+The built-in backbones, objectives and losses pass the same suites (``tests/test_contract_suites.py``). Each test
 checks behaviour the rest of ssrec relies on: shapes, gradients, causality, left padding, checkpoint round
 trips; for objectives, a finite scalar loss, gradients, determinism under a seed, an untouched batch, and
-declared needs that ``ssrec.compose`` enforces.
+declared needs that ``ssrec.compose`` enforces; for losses, a finite scalar that ignores positions without a
+target, a gradient that raises the target's score, determinism under a seed.
 """
 from __future__ import annotations
 
@@ -27,11 +32,12 @@ from torch import nn
 from ssrec.checkpoint import load_checkpoint, rebuild_backbone, save_checkpoint
 from ssrec.composition import PretrainModel, StepContext, compose
 from ssrec.contracts import (ATTRIBUTES, BIDIRECTIONAL, CAUSAL, KNOWN_CAPABILITIES, KNOWN_FIELDS, PER_POSITION,
-                             Encoder, Objective, sequence_summary, user_inputs)
+                             Encoder, LossContext, NextItemLoss, Objective, sequence_summary, user_inputs)
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.synthetic import make_synthetic
-from ssrec.plugins import create_backbone, create_backbone_for, create_objective
+from ssrec.plugins import create_backbone, create_backbone_for, create_loss, create_objective
 from ssrec.pretrain_data import PretrainData, pretrain_samples
+from ssrec.sampling import UserItemIndex
 
 
 def _raises(error: type[BaseException], call: Any) -> str:
@@ -187,3 +193,67 @@ class ObjectiveContract:
                 create_backbone(self.backbone_name, num_items=30, hidden_size=16, max_len=12), [objective],
                 self.dataset(attributes=False)))
             assert "attributes" in message
+
+
+class LossContract:
+    """The fine-tuning loss contract (``ssrec.contracts.NextItemLoss``), as tests. Set ``loss_name``."""
+
+    loss_name: str = ""
+    loss_options: dict[str, Any] = {}
+    num_items: int = 40
+    hidden_size: int = 8
+
+    def data(self) -> SequenceDataset:
+        return make_synthetic(num_users=6, num_items=self.num_items, num_categories=4, max_len=12, seed=0)
+
+    def make_loss(self) -> NextItemLoss:
+        loss = create_loss(self.loss_name, **self.loss_options)
+        data = self.data()
+        counts = torch.bincount(torch.from_numpy(data.items), minlength=self.num_items + 2)
+        loss.setup(LossContext(num_items=self.num_items, index=UserItemIndex(data), item_counts=counts))
+        return loss
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Hidden states (4, 6, H), targets (4, 6): users 0..3's last items, PAD where there is none, users (4,),
+        item table (N + 2, H)."""
+        data = self.data()
+        targets = torch.stack([torch.from_numpy(data.sequence(u)[-6:]) for u in range(4)])
+        targets[0, :3] = 0
+        targets[2, :5] = 0
+        g = torch.Generator().manual_seed(0)
+        hidden = torch.randn(4, 6, self.hidden_size, generator=g, requires_grad=True)
+        table = torch.randn(self.num_items + 2, self.hidden_size, generator=g, requires_grad=True)
+        return hidden, targets, torch.arange(4), table
+
+    def test_declares_the_contract(self) -> None:
+        loss = create_loss(self.loss_name, **self.loss_options)
+        assert isinstance(loss, NextItemLoss) and loss.name == self.loss_name
+        assert isinstance(loss.spec, dict) and all(isinstance(k, str) for k in loss.spec)
+
+    def test_loss_is_a_finite_scalar_with_gradients_only_at_targets(self) -> None:
+        hidden, targets, users, table = self.batch()
+        value = self.make_loss()(hidden, targets, users, table, torch.Generator().manual_seed(1))
+        assert value.dim() == 0 and torch.isfinite(value), value
+        value.backward()
+        assert hidden.grad is not None and table.grad is not None
+        assert hidden.grad[targets == 0].abs().sum() == 0, "a position without a target changed the loss"
+        assert hidden.grad[targets > 0].abs().sum(-1).gt(0).all(), "a target position gets no gradient"
+
+    def test_raising_the_target_score_lowers_the_loss(self) -> None:
+        _, targets, users, _ = self.batch()
+        width = self.num_items + 2
+        table = torch.eye(width)  # score of item i = h[i]: raising one score leaves every other as it was
+        hidden = torch.randn(*targets.shape, width, generator=torch.Generator().manual_seed(2))
+        raised = hidden + 3.0 * torch.nn.functional.one_hot(targets, width) * (targets > 0)[..., None]
+        loss = self.make_loss()
+        with torch.no_grad():
+            before = loss(hidden, targets, users, table, torch.Generator().manual_seed(1))
+            after = loss(raised, targets, users, table, torch.Generator().manual_seed(1))
+        assert after < before, (float(before), float(after))
+
+    def test_same_seed_same_loss(self) -> None:
+        hidden, targets, users, table = self.batch()
+        loss = self.make_loss()
+        with torch.no_grad():
+            assert torch.equal(loss(hidden, targets, users, table, torch.Generator().manual_seed(3)),
+                               loss(hidden, targets, users, table, torch.Generator().manual_seed(3)))

@@ -16,7 +16,7 @@ from tests.conftest import needs_cpp_compiler
 def test_plugins_json(capsys):
     assert main(["plugins", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"backbones", "objectives"}
+    assert set(out) == {"backbones", "objectives", "losses"}
     assert out["backbones"]["sasrec"]["distribution"] == "ssrec"
     assert {"transformer", "sasrec"} <= set(out["backbones"])
     assert {"aap", "mip", "map", "sp"} <= set(out["objectives"])

@@ -115,17 +115,17 @@ def test_a_non_finite_loss_stops_fine_tuning_and_keeps_the_last_good_state(split
     from ssrec.checkpoint import load_payload
 
     calls = {"n": 0}
-    real = finetuning.make_loss
+    real = finetuning.build_loss
 
-    def exploding(name, index):
-        loss = real(name, index)
+    def exploding(config, split, device):
+        loss = real(config, split, device)
 
         def fn(*args):
             calls["n"] += 1
             return loss(*args) * (float("inf") if calls["n"] > 4 else 1.0)
         return fn
 
-    monkeypatch.setattr(finetuning, "make_loss", exploding)
+    monkeypatch.setattr(finetuning, "build_loss", exploding)
     torch.manual_seed(0)
     encoder = ssrec.create_backbone("sasrec", num_items=split.dataset.num_items, max_len=20, hidden_size=16)
     with pytest.raises(FloatingPointError, match=r"fine-tuning loss is inf in epoch \d+; stopping"):

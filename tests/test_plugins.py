@@ -275,7 +275,7 @@ def test_epoch_end_reaches_plugins(pm: plugins.PluginManager) -> None:
 def test_describe_plugins_shape_and_table(pm: plugins.PluginManager) -> None:
     pm.register(BackbonePlugin("toy"), name="toyplug")
     described = plugins.describe_plugins()
-    assert set(described) == {"backbones", "objectives"}
+    assert set(described) == {"backbones", "objectives", "losses"}
     assert described["backbones"]["toy"] == {"description": "test backbone toy", "plugin": "toyplug",
                                              "distribution": None}
     for kind in described.values():
@@ -288,5 +288,5 @@ def test_describe_plugins_shape_and_table(pm: plugins.PluginManager) -> None:
     assert table[0].split() == ["KIND", "NAME", "PROVIDED", "BY", "DESCRIPTION"]
     assert any(line.split()[:2] == ["backbone", "toy"] and line.endswith("test backbone toy") for line in table)
     assert table[-1] == "FAILED: plugin 'broken' (from some-dist): ImportError: nope"
-    assert plugins.format_plugins_table({"backbones": {}, "objectives": {}}, []) == \
-        "no backbones or objectives are registered"
+    assert plugins.format_plugins_table({"backbones": {}, "objectives": {}, "losses": {}}, []) == \
+        "no backbones, objectives or losses are registered"
