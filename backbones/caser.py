@@ -8,7 +8,7 @@ gives the sequence representation, scored against the tied item table.
 Caser produces a sequence summary only: no per-position output, so it declares no ``per_position``
 capability. S3-Rec's per-position objectives cannot pre-train it, and ``ssrec.compose`` says so; it
 takes the item embeddings of any pre-trained ssrec checkpoint of the same hidden size instead (the
-paper's Fig. 3), through ``ssrec.transfer``. Fine-tuning trains it on every prefix of the training items.
+paper's Fig. 3), through ``ssrec.io.transfer``. Fine-tuning trains it on every prefix of the training items.
 """
 from __future__ import annotations
 

@@ -22,9 +22,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/released_s3rec.py, the reference
 
 import ssrec  # noqa: E402
-from ssrec.composition import compose  # noqa: E402
-from ssrec.pretrain_data import pretrain_samples  # noqa: E402
-from ssrec.pretraining import PretrainConfig, pretrain  # noqa: E402
+from ssrec.training.composition import compose  # noqa: E402
+from ssrec.data.pretrain_data import pretrain_samples  # noqa: E402
+from ssrec.training.pretraining import PretrainConfig, pretrain  # noqa: E402
 from tests.released_s3rec import ReleasedPretrainDataset, ReleasedS3Rec  # noqa: E402
 
 log = logging.getLogger("pretrain_speed")

@@ -9,7 +9,7 @@
   the same network fine-tuned from scratch, i.e. SASRec); the reference the other rows are read against.
 - ``caser`` has no per-position output, so the objectives cannot train it; as in the paper it takes the
   item embeddings of S3-Rec's pre-trained bidirectional Transformer (same hidden size), through
-  ``ssrec.transfer``, and everything else starts fresh.
+  ``ssrec.io.transfer``, and everything else starts fresh.
 Every step is an ``ssrec`` command; run folders stay under ``--out``. Prints NDCG@10 and HR@10 side by side.
 """
 from __future__ import annotations

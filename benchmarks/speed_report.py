@@ -26,17 +26,17 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import ssrec
-from ssrec.batching import trim_leading_padding
-from ssrec.composition import compose
+from ssrec.data.batching import trim_leading_padding
+from ssrec.training.composition import compose
 from ssrec.data.split import leave_one_out
-from ssrec.evaluation import encoder_scorer, rank_full
-from ssrec.finetuning import FinetuneConfig, finetune
+from ssrec.evaluation.ranking import encoder_scorer, rank_full
+from ssrec.training.finetuning import FinetuneConfig, finetune
 from ssrec.losses import SampledBCELoss
 from ssrec.nn.attention import attention, attention_mask
-from ssrec.precision import autocast
-from ssrec.pretrain_data import pretrain_samples
-from ssrec.pretraining import PretrainConfig, pretrain
-from ssrec.sampling import UserItemIndex
+from ssrec.training.precision import autocast
+from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.training.pretraining import PretrainConfig, pretrain
+from ssrec.data.sampling import UserItemIndex
 
 #: what the issue quotes: (reference, its seconds on an H100; the target on an H100/H200)
 REFERENCE = {"pretrain": ("authors' release", 539.0, 2.0), "finetune": ("", None, 0.5), "evaluate": ("", None, 0.2)}

@@ -16,16 +16,16 @@ import pytest
 import torch
 
 import ssrec
-from ssrec.batching import trim_leading_padding
-from ssrec.composition import compose
+from ssrec.data.batching import trim_leading_padding
+from ssrec.training.composition import compose
 from ssrec.data import make_synthetic
 from ssrec.data.split import leave_one_out
-from ssrec.evaluation import encoder_scorer, rank_full
+from ssrec.evaluation.ranking import encoder_scorer, rank_full
 from ssrec.losses import SampledBCELoss
 from ssrec.nn.attention import attention, attention_mask
-from ssrec.precision import autocast
-from ssrec.pretrain_data import pretrain_samples
-from ssrec.sampling import UserItemIndex
+from ssrec.training.precision import autocast
+from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.data.sampling import UserItemIndex
 
 DEVICES = [pytest.param("cpu", id="cpu"),
            pytest.param("cuda", id="cuda",

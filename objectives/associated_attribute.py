@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ssrec.corruption import MaskedItems
+from ssrec.data.corruption import MaskedItems
 
 from ssrec.objectives.attribute_prediction import AttributePrediction
 

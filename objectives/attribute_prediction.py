@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssrec.composition import ObjectiveContext, StepContext
+from ssrec.contracts import ObjectiveContext, PretrainStep
 from ssrec.contracts import ATTRIBUTES, PER_POSITION
-from ssrec.corruption import MaskedItems
-from ssrec.pretrain_data import PretrainBatch
+from ssrec.data.corruption import MaskedItems
+from ssrec.data.pretrain_data import PretrainBatch
 
 from ssrec.objectives.heads import check_reduction, projection, reduce
 
@@ -42,7 +42,7 @@ class AttributePrediction(nn.Module):
         """Bool (B, L): the positions scored."""
         raise NotImplementedError
 
-    def loss(self, batch: PretrainBatch, step: StepContext) -> torch.Tensor:
+    def loss(self, batch: PretrainBatch, step: PretrainStep) -> torch.Tensor:
         view, hidden = step.masked_items(batch, self.mask_ratio)  # (B, L), (B, L, H)
         where = self.positions(view)  # (B, L)
         logits = self.projection(hidden[where]) @ step.attribute_embeddings.weight.T  # (T, A)

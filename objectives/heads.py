@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssrec.composition import ObjectiveContext
+from ssrec.contracts import ObjectiveContext
 
 REDUCTIONS = ("sum", "mean")
 

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssrec.composition import ObjectiveContext, StepContext
+from ssrec.contracts import ObjectiveContext, PretrainStep
 from ssrec.contracts import PER_POSITION
-from ssrec.corruption import sample_excluding
-from ssrec.pretrain_data import PretrainBatch
+from ssrec.data.corruption import sample_excluding
+from ssrec.data.pretrain_data import PretrainBatch
 
 from ssrec.objectives.heads import check_reduction, pairwise_loss, projection, reduce
 
@@ -50,7 +50,7 @@ class MaskedItemPrediction(nn.Module):
     def setup(self, context: ObjectiveContext) -> None:
         self.projection = projection(context)
 
-    def loss(self, batch: PretrainBatch, step: StepContext) -> torch.Tensor:
+    def loss(self, batch: PretrainBatch, step: PretrainStep) -> torch.Tensor:
         view, hidden = step.masked_items(batch, self.mask_ratio)  # (B, L), (B, L, H)
         rows = view.masked.nonzero()[:, 0]  # (T,) the sample of every masked position
         h = self.projection(hidden[view.masked])  # (T, H)

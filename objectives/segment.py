@@ -16,9 +16,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ssrec.composition import ObjectiveContext, StepContext
-from ssrec.corruption import segment_views
-from ssrec.pretrain_data import PretrainBatch
+from ssrec.contracts import MemoKey, ObjectiveContext, PretrainStep
+from ssrec.data.corruption import segment_views
+from ssrec.data.pretrain_data import PretrainBatch
 
 from ssrec.objectives.heads import check_reduction, pairwise_loss, projection, reduce
 
@@ -40,11 +40,11 @@ class SegmentPrediction(nn.Module):
     def setup(self, context: ObjectiveContext) -> None:
         self.projection = projection(context)
 
-    def loss(self, batch: PretrainBatch, step: StepContext) -> torch.Tensor:
-        views = step.memo("segments", lambda: segment_views(batch.items, step.data.all_items, step.data.mask_id,
+    def loss(self, batch: PretrainBatch, step: PretrainStep) -> torch.Tensor:
+        views = step.memo(MemoKey(self.name, "segments"), lambda: segment_views(batch.items, step.data.all_items, step.data.mask_id,
                                                             step.generator))
         stacked = torch.cat([views.context, views.positive, views.negative])  # (3B, L)
-        last = step.summarize("segments", stacked, batch.users.repeat(3))  # (3B, H)
+        last = step.summarize(MemoKey(self.name, "segments"), stacked, batch.users.repeat(3))  # (3B, H)
         s, p, n = last.chunk(3)  # (B, H) each
         s = self.projection(s)
         f_pos, f_neg = (s * p).sum(-1), (s * n).sum(-1)  # (B,)

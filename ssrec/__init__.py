@@ -20,12 +20,12 @@ _LAZY_EXPORTS: dict[str, str] = {
     "from_dataframe": "ssrec.data",
     "SequenceDataset": "ssrec.data", "DataFormatError": "ssrec.data",
     "leave_one_out": "ssrec.data.split",
-    "FinetuneConfig": "ssrec.finetuning", "finetune": "ssrec.finetuning",
-    "evaluate": "ssrec.evaluation", "encoder_scorer": "ssrec.evaluation",
-    "save_checkpoint": "ssrec.checkpoint", "load_checkpoint": "ssrec.checkpoint",
-    "rebuild_backbone": "ssrec.checkpoint",
-    "compose": "ssrec.composition", "PretrainModel": "ssrec.composition",
-    "pretrain_samples": "ssrec.pretrain_data", "PretrainConfig": "ssrec.pretraining", "pretrain": "ssrec.pretraining",
+    "FinetuneConfig": "ssrec.training.finetuning", "finetune": "ssrec.training.finetuning",
+    "evaluate": "ssrec.evaluation.ranking", "encoder_scorer": "ssrec.evaluation.ranking",
+    "save_checkpoint": "ssrec.io.checkpoint", "load_checkpoint": "ssrec.io.checkpoint",
+    "rebuild_backbone": "ssrec.io.checkpoint",
+    "compose": "ssrec.training.composition", "PretrainModel": "ssrec.training.composition",
+    "pretrain_samples": "ssrec.data.pretrain_data", "PretrainConfig": "ssrec.training.pretraining", "pretrain": "ssrec.training.pretraining",
 }
 
 __all__ = ["__version__", "hookimpl", "list_backbones", "list_objectives", "list_losses", "create_backbone",

@@ -14,23 +14,24 @@ from typing import Any, Sequence
 import torch
 
 import ssrec
-from ssrec import distributed, progress
-from ssrec.config_file import ConfigError, apply_config, config_name, effective_config, write_config
-from ssrec.checkpoint import CheckpointError, atomic_write, load_checkpoint, rebuild_backbone, save_checkpoint
+from ssrec import progress
+from ssrec import distributed
+from ssrec.runs.config_file import ConfigError, apply_config, config_name, effective_config, write_config
+from ssrec.io.checkpoint import CheckpointError, atomic_write, load_checkpoint, rebuild_backbone, save_checkpoint
 from ssrec.data import DataFormatError, SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
 from ssrec.data.split import LeaveOneOut, leave_one_out
-from ssrec.evaluation import encoder_scorer, evaluate
-from ssrec.finetuning import FinetuneConfig, FinetuneResult, finetune
-from ssrec.finetuning import resume_identity as finetune_identity
+from ssrec.evaluation.ranking import encoder_scorer, evaluate
+from ssrec.training.finetuning import FinetuneConfig, FinetuneResult, finetune
+from ssrec.training.finetuning import resume_identity as finetune_identity
 from ssrec.nn.attention import IMPLEMENTATIONS
-from ssrec.precision import PRECISIONS
+from ssrec.training.precision import PRECISIONS
 from ssrec.extras import MissingExtra
-from ssrec.plot import plot_run
+from ssrec.runs.plot import plot_run
 from ssrec.plugins import (PluginError, create_backbone_for, describe_plugins, failed_plugins,
                            format_plugins_table, list_losses)
-from ssrec.resume import load_training_state, state_path
-from ssrec.sampling import UserItemIndex, sample_distinct_negatives
-from ssrec.transfer import transfer_weights
+from ssrec.training.resume import load_training_state, state_path
+from ssrec.data.sampling import UserItemIndex, sample_distinct_negatives
+from ssrec.io.transfer import transfer_weights
 
 log = logging.getLogger("ssrec")
 NEGATIVES_PER_USER = 99
@@ -228,10 +229,10 @@ def _build_backbone(args: argparse.Namespace, dataset: SequenceDataset) -> torch
 def _pretrain_run(args: argparse.Namespace, dataset: SequenceDataset, out: Path, *, epochs: int,
                   batch_size: int) -> dict[str, Any]:
     """Compose --backbone with --objectives, pre-train, write pretrained.pt (+ every k epochs) and pretrain.json."""
-    from ssrec.composition import compose
-    from ssrec.pretrain_data import pretrain_samples
-    from ssrec.pretraining import PretrainConfig, pretrain
-    from ssrec.pretraining import resume_identity as pretrain_identity
+    from ssrec.training.composition import compose
+    from ssrec.data.pretrain_data import pretrain_samples
+    from ssrec.training.pretraining import PretrainConfig, pretrain
+    from ssrec.training.pretraining import resume_identity as pretrain_identity
 
     names = _objective_list(args.objectives)
     weights = _objective_weights(names, args.weights)
@@ -368,7 +369,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_import_checkpoint(args: argparse.Namespace) -> int:
-    from ssrec.released_checkpoint import import_released_checkpoint
+    from ssrec.io.released_checkpoint import import_released_checkpoint
 
     summary = import_released_checkpoint(args.source, args.out, num_heads=args.num_heads)
     print(f"{args.out}: transformer over {summary['num_items']} items from {args.source} "
@@ -393,7 +394,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.init = str(out / "pretrained.pt")
         label = f"{args.backbone} ({args.objectives})"
     result, record, split, encoder = _finetune_run(args, dataset, out)
-    from ssrec.baselines import popularity_scorer
+    from ssrec.evaluation.baselines import popularity_scorer
 
     sampled = argparse.Namespace(**{**vars(args), "protocol": "sampled"})
     negatives, _ = _negatives(sampled, dataset, None)

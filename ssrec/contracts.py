@@ -8,15 +8,15 @@ sentence that says why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:  # annotations only: these modules import this one
-    from ssrec.composition import ObjectiveContext, StepContext
-    from ssrec.pretrain_data import PretrainBatch
-    from ssrec.sampling import UserItemIndex
+if TYPE_CHECKING:  # annotations only (the data layer below never imports this module)
+    from ssrec.data.corruption import MaskedItems
+    from ssrec.data.pretrain_data import PretrainBatch, PretrainData
+    from ssrec.data.sampling import UserItemIndex
 
 #: The backbone can attend to later items (S3-Rec pre-training mode).
 BIDIRECTIONAL = "bidirectional"
@@ -108,6 +108,61 @@ ATTRIBUTES = "attributes"
 KNOWN_FIELDS = frozenset({ATTRIBUTES})
 
 
+#: Standard deviation of the normal initialisation of every head and table (as released).
+INITIALIZER_RANGE = 0.02
+
+
+@dataclass(frozen=True)
+class ObjectiveContext:
+    """What ``Objective.setup`` may size its heads by."""
+
+    hidden_size: int
+    num_items: int
+    num_attributes: int  # 0 without attributes
+    initializer_range: float = INITIALIZER_RANGE
+
+
+@dataclass(frozen=True)
+class MemoKey:
+    """A key of a training step's memo: who owns it (an objective's registered name, or "ssrec" for the views
+    the composition shares) and which view it names. Two plugins cannot collide on a bare string."""
+
+    owner: str
+    view: Hashable = None
+
+
+class PretrainStep(Protocol):
+    """What an objective's ``loss`` may use of one training step (``ssrec.training.composition.StepContext``).
+
+    Attributes:
+        encoder: the backbone (``Encoder``).
+        data: the pre-training samples and their tensors (``ssrec.data.pretrain_data.PretrainData``).
+        generator: the step's random generator; every random draw of an objective comes from it.
+        attribute_embeddings: the attribute table shared by all attribute objectives (None without attributes).
+    """
+
+    encoder: Any
+    data: PretrainData
+    generator: torch.Generator
+    attribute_embeddings: nn.Embedding | None
+
+    def memo(self, key: MemoKey, build: Callable[[], Any]) -> Any:
+        """``build()`` the first time ``key`` is asked for in this step, the same object afterwards."""
+        ...
+
+    def encode(self, key: MemoKey, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's output (B, L, H) for ``items`` in its default mode, once per ``key``."""
+        ...
+
+    def summarize(self, key: MemoKey, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's last-position output (B, H) for ``items`` in its default mode, once per ``key``."""
+        ...
+
+    def masked_items(self, batch: PretrainBatch, ratio: float) -> tuple[MaskedItems, torch.Tensor]:
+        """The batch masked with ``ratio`` (last item always masked) and its encoding (B, L, H), shared."""
+        ...
+
+
 @runtime_checkable
 class Objective(Protocol):
     """What every pre-training objective provides (a ``torch.nn.Module`` owning its heads).
@@ -131,12 +186,16 @@ class Objective(Protocol):
     name: str
     requires: frozenset[str]
     fields: frozenset[str]
+    #: the options that rebuild it with ``ssrec.create_objective(name, **spec)`` (stored in checkpoints)
+    spec: dict[str, Any]
+    #: its weight in a composition when none is given (S3-Rec: AAP 0.2, MIP 1.0, MAP 1.0, SP 0.5)
+    default_weight: float
 
     def setup(self, context: ObjectiveContext) -> None:
         """Create the heads, sized by ``context`` (hidden size, number of items and attributes)."""
         ...
 
-    def loss(self, batch: PretrainBatch, step: StepContext) -> torch.Tensor:
+    def loss(self, batch: PretrainBatch, step: PretrainStep) -> torch.Tensor:
         """The objective's loss (a scalar tensor) on ``batch``, with encoder passes and randomness from ``step``."""
         ...
 

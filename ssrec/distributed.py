@@ -12,7 +12,7 @@ NCCL on CUDA, one GPU per process). Then:
 - evaluation scores each chunk of users on one rank only (``owns``) ``all_reduce_sum`` assembles every
   user's rank, so metrics equal single-process evaluation of the same weights exactly;
 - only rank 0 writes files and prints.
-Exact resume (``ssrec.resume``) is single-process: a distributed run saves rank 0's random state only.
+Exact resume (``ssrec.training.resume``) is single-process: a distributed run saves rank 0's random state only.
 """
 from __future__ import annotations
 

@@ -90,15 +90,16 @@ def ssrec_register_objectives(register: Register) -> None:
     - ``name``, ``requires`` (encoder capabilities, e.g. ``PER_POSITION``) and ``fields`` (data fields,
       e.g. ``ATTRIBUTES``): ``ssrec.compose`` checks them against the backbone and the data set and
       refuses an impossible composition with a sentence that says why. Optional ``default_weight``.
-    - ``setup(context)``: create the heads; ``context`` (``ssrec.composition.ObjectiveContext``) gives
+    - ``setup(context)``: create the heads; ``context`` (``ssrec.contracts.ObjectiveContext``) gives
       ``hidden_size``, ``num_items`` and ``num_attributes``.
     - ``loss(batch, step) -> scalar``: ``batch.items`` (B, L) are left-padded samples; corrupt them with
-      tensor operations on their device and ``step.generator`` (``ssrec.corruption`` has S3-Rec's
+      tensor operations on their device and ``step.generator`` (``ssrec.data.corruption`` has S3-Rec's
       masking, negatives and segments), and get encoder outputs from ``step``:
       ``step.masked_items(batch, ratio)`` (the shared masked view and its encoding, one pass for every
       objective using the same ratio), ``step.encode(key, items)`` / ``step.summarize(key, items)``
-      (memoised per key), ``step.encoder.item_embeddings``, ``step.attribute_embeddings`` (one table
-      shared by all attribute objectives) and ``step.data`` (``ssrec.pretrain_data.PretrainData``).
+      (memoised per ``ssrec.contracts.MemoKey(owner, view)``, owner = the objective's name),
+      ``step.encoder.item_embeddings``, ``step.attribute_embeddings`` (one table
+      shared by all attribute objectives) and ``step.data`` (``ssrec.data.pretrain_data.PretrainData``).
 
     Example (a complete objective plugin)::
 

@@ -29,15 +29,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from ssrec.checkpoint import load_checkpoint, rebuild_backbone, save_checkpoint
-from ssrec.composition import PretrainModel, StepContext, compose
+from ssrec.io.checkpoint import load_checkpoint, rebuild_backbone, save_checkpoint
+from ssrec.training.composition import PretrainModel, StepContext, compose
 from ssrec.contracts import (ATTRIBUTES, BIDIRECTIONAL, CAUSAL, KNOWN_CAPABILITIES, KNOWN_FIELDS, PER_POSITION,
                              Encoder, LossContext, NextItemLoss, Objective, sequence_summary, user_inputs)
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.synthetic import make_synthetic
 from ssrec.plugins import create_backbone, create_backbone_for, create_loss, create_objective
-from ssrec.pretrain_data import PretrainData, pretrain_samples
-from ssrec.sampling import UserItemIndex
+from ssrec.data.pretrain_data import PretrainData, pretrain_samples
+from ssrec.data.sampling import UserItemIndex
 
 
 def _raises(error: type[BaseException], call: Any) -> str:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from ssrec.baselines import popularity_scorer
+from ssrec.evaluation.baselines import popularity_scorer
 from ssrec.data.dataset import from_sequences
 from ssrec.data.split import leave_one_out
-from ssrec.evaluation import evaluate
+from ssrec.evaluation.ranking import evaluate
 
 
 def test_popularity_ranks_items_by_training_counts():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ssrec.batching import bucketed_batches, trim_leading_padding
+from ssrec.data.batching import bucketed_batches, trim_leading_padding
 
 
 def test_every_row_exactly_once_and_batches_are_homogeneous():

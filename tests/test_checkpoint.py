@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ssrec
-from ssrec.checkpoint import (CheckpointError, atomic_write, load_checkpoint,
+from ssrec.io.checkpoint import (CheckpointError, atomic_write, load_checkpoint,
                               rebuild_backbone, save_checkpoint)
 
 
@@ -104,7 +104,7 @@ def test_version_1_files_load_with_a_warning(tmp_path, caplog):
 
 
 def test_the_digest_depends_on_content_not_layout():
-    from ssrec.checkpoint import content_digest
+    from ssrec.io.checkpoint import content_digest
 
     a = {"w": torch.arange(6.0).reshape(2, 3), "meta": {"x": 1, "y": [1.0, None]}}
     b = {"meta": {"y": [1.0, None], "x": 1}, "w": torch.arange(6.0).reshape(2, 3).T.contiguous().T}

@@ -116,7 +116,7 @@ def data_with_attributes(tmp_path):
 
 
 def test_pretrain_writes_checkpoints_that_finetune_loads(tmp_path, data_with_attributes, caplog):
-    from ssrec.checkpoint import load_checkpoint
+    from ssrec.io.checkpoint import load_checkpoint
 
     data, attrs = data_with_attributes
     out = tmp_path / "pre"

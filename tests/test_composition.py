@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.composition import compose
+from ssrec.training.composition import compose
 from ssrec.contracts import CAUSAL, Objective
 from ssrec.data import from_sequences, make_synthetic
 
@@ -106,7 +106,7 @@ def test_bad_objective_options_say_why(name, kwargs, message):
 def test_causal_backbone_pretrains_unidirectionally(dataset, monkeypatch):
     sasrec = encoder(dataset.num_items, "sasrec")
     model = compose(sasrec, ["mip", "sp"], dataset)
-    from ssrec.pretrain_data import pretrain_samples
+    from ssrec.data.pretrain_data import pretrain_samples
 
     data = pretrain_samples(dataset, max_len=10)
     modes = []
@@ -121,7 +121,7 @@ def test_causal_backbone_pretrains_unidirectionally(dataset, monkeypatch):
 def test_every_registered_backbone_pretrains_with_the_objectives_it_can_serve(dataset, name):
     """S3-Rec's objectives run on every backbone with per-position output (the paper's Fig. 3 setting)."""
     from ssrec.contracts import PER_POSITION
-    from ssrec.pretrain_data import pretrain_samples
+    from ssrec.data.pretrain_data import pretrain_samples
 
     torch.manual_seed(0)
     backbone = ssrec.create_backbone(name, num_items=dataset.num_items, hidden_size=8, max_len=10)

@@ -8,9 +8,9 @@ import tomllib
 
 import pytest
 
-from ssrec.checkpoint import load_checkpoint
+from ssrec.io.checkpoint import load_checkpoint
 from ssrec.cli import main
-from ssrec.config_file import write_config
+from ssrec.runs.config_file import write_config
 
 SMALL_RUN = ["run", "--pretrain-epochs", "1", "--epochs", "3", "--max-len", "10",
              "--backbone-option", "hidden_size=16", "--device", "cpu"]

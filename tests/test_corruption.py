@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ssrec.corruption import mask_items, sample_excluding, segment_views
+from ssrec.data.corruption import mask_items, sample_excluding, segment_views
 
 MASK = 101
 

@@ -8,7 +8,7 @@ import torch
 
 from ssrec.data.dataset import from_sequences
 from ssrec.data.split import leave_one_out
-from ssrec.evaluation import concatenated_ranges, evaluate, metrics_from_ranks, rank_full, rank_sampled
+from ssrec.evaluation.ranking import concatenated_ranges, evaluate, metrics_from_ranks, rank_full, rank_sampled
 
 N = 25
 

@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.baselines import popularity_scorer
+from ssrec.evaluation.baselines import popularity_scorer
 from ssrec.data import make_synthetic
 from ssrec.data.split import leave_one_out
-from ssrec.evaluation import encoder_scorer, evaluate
-from ssrec.finetuning import FinetuneConfig, finetune
+from ssrec.evaluation.ranking import encoder_scorer, evaluate
+from ssrec.training.finetuning import FinetuneConfig, finetune
 from ssrec.hookspecs import hookimpl
 from ssrec.plugins import get_plugin_manager
 
@@ -85,7 +85,7 @@ def test_backbone_without_causal_mode_is_refused_before_training(split):
 
 
 def test_prefix_batches_are_every_training_position_once():
-    from ssrec.finetuning import _prefix_batch
+    from ssrec.training.finetuning import _prefix_batch
 
     data = make_synthetic(num_users=20, num_items=30, max_len=12, seed=5)
     small = leave_one_out(data, max_len=6)
@@ -111,8 +111,8 @@ def test_summary_only_backbone_learns_from_prefixes(split, num_users):
 
 
 def test_a_non_finite_loss_stops_fine_tuning_and_keeps_the_last_good_state(split, tmp_path, monkeypatch):
-    from ssrec import finetuning
-    from ssrec.checkpoint import load_payload
+    from ssrec.training import finetuning
+    from ssrec.io.checkpoint import load_payload
 
     calls = {"n": 0}
     real = finetuning.build_loss

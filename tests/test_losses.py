@@ -10,7 +10,7 @@ import torch
 import ssrec
 from ssrec.contracts import LossContext
 from ssrec.data.dataset import from_sequences
-from ssrec.sampling import UserItemIndex
+from ssrec.data.sampling import UserItemIndex
 
 N, H = 12, 4
 

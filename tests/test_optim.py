@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ssrec.optim import adam
+from ssrec.training.optim import adam
 
 
 def test_fused_adam_tracks_the_reference_adam():

@@ -22,8 +22,8 @@ pytest.importorskip("setuptools", reason="setuptools (the build backend) is not 
 
 REPO = Path(__file__).resolve().parents[1]
 #: What a build reads: pyproject.toml, its readme/license, and the folders its package-dir maps.
-PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE", "ssrec", "backbones", "objectives")
-IMPORT_CHECK = ("import ssrec.backbones, ssrec.objectives, ssrec; "
+PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE", "ssrec", "backbones", "objectives", "losses")
+IMPORT_CHECK = ("import ssrec.backbones, ssrec.objectives, ssrec.losses, ssrec; "
                 "print(ssrec.backbones.__file__); print(ssrec.objectives.__file__); print(ssrec.__file__)")
 
 

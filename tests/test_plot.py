@@ -50,7 +50,7 @@ def test_bad_or_missing_logs_are_named(tmp_path, caplog):
 
 
 def test_the_best_epoch_is_the_one_the_run_kept(data_file, tmp_path):
-    from ssrec.plot import best_epoch, read_log
+    from ssrec.runs.plot import best_epoch, read_log
 
     out = tmp_path / "full"
     assert main(["-q", "finetune", "--data", str(data_file), "--backbone", "sasrec", "--protocol", "full",

@@ -6,14 +6,14 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.baselines import popularity_scorer
-from ssrec.composition import compose
+from ssrec.evaluation.baselines import popularity_scorer
+from ssrec.training.composition import compose
 from ssrec.data import make_synthetic
 from ssrec.data.split import leave_one_out
-from ssrec.evaluation import evaluate
-from ssrec.finetuning import FinetuneConfig, finetune
-from ssrec.pretrain_data import pretrain_samples
-from ssrec.pretraining import PretrainConfig, pretrain
+from ssrec.evaluation.ranking import evaluate
+from ssrec.training.finetuning import FinetuneConfig, finetune
+from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.training.pretraining import PretrainConfig, pretrain
 
 
 @pytest.fixture(scope="module")

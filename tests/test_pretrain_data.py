@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ssrec.data import from_sequences, load_dataset
-from ssrec.pretrain_data import padded_attribute_table, pretrain_samples
+from ssrec.data.pretrain_data import padded_attribute_table, pretrain_samples
 
 
 def released_prefixes(sequences: list[list[int]], max_len: int) -> list[list[int]]:

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from ssrec.contracts import MemoKey
 from torch import nn
 
 import ssrec
-from ssrec.checkpoint import load_checkpoint, load_payload
-from ssrec.transfer import transfer_weights
-from ssrec.composition import compose
+from ssrec.io.checkpoint import load_checkpoint, load_payload
+from ssrec.io.transfer import transfer_weights
+from ssrec.training.composition import compose
 from ssrec.data import make_synthetic
-from ssrec.pretrain_data import pretrain_samples
-from ssrec.pretraining import PretrainConfig, pretrain
+from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.training.pretraining import PretrainConfig, pretrain
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +96,7 @@ class ExplodingObjective(nn.Module):
 
     def loss(self, batch, step):
         self.calls += 1
-        value = step.summarize("plain", batch.items).sum() * self.scale
+        value = step.summarize(MemoKey(self.name, "plain"), batch.items).sum() * self.scale
         return value * float("nan") if self.calls > self.after else value * 0.0
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssrec.checkpoint import CheckpointError, load_checkpoint, rebuild_backbone
-from ssrec.released_checkpoint import import_released_checkpoint
+from ssrec.io.checkpoint import CheckpointError, load_checkpoint, rebuild_backbone
+from ssrec.io.released_checkpoint import import_released_checkpoint
 from tests.released_s3rec import ReleasedS3Rec
 
 

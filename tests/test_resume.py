@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssrec.checkpoint import CheckpointError, load_checkpoint
+from ssrec.io.checkpoint import CheckpointError, load_checkpoint
 from ssrec.cli import main
-from ssrec.resume import load_training_state, state_path
+from ssrec.training.resume import load_training_state, state_path
 
 #: a small `ssrec run` on the embedded data set: pre-training epochs of a few seconds, short fine-tuning epochs
 RUN = ["run", "--pretrain-epochs", "3", "--epochs", "8", "--patience", "100", "--max-len", "20", "--device", "cpu"]

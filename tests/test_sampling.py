@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ssrec.data.dataset import from_sequences
-from ssrec.sampling import UserItemIndex, sample_distinct_negatives
+from ssrec.data.sampling import UserItemIndex, sample_distinct_negatives
 
 
 def random_data(seed=0, users=30, items=60):

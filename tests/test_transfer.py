@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import ssrec
-from ssrec.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ssrec.transfer import ENCODER, ITEM_EMBEDDINGS, POSITION_EMBEDDINGS, transfer_weights
+from ssrec.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ssrec.io.transfer import ENCODER, ITEM_EMBEDDINGS, POSITION_EMBEDDINGS, transfer_weights
 
 
 def checkpoint(tmp_path, name="transformer", **spec):

@@ -21,7 +21,7 @@ from hypothesis import strategies as st  # noqa: E402
 from ssrec.data import DataFormatError, load_dataset, make_synthetic, read_negatives  # noqa: E402
 from ssrec.data.id_space import SLACK, SPARSITY  # noqa: E402
 from ssrec.data.split import leave_one_out  # noqa: E402
-from ssrec.pretrain_data import pretrain_samples  # noqa: E402
+from ssrec.data.pretrain_data import pretrain_samples  # noqa: E402
 
 EXAMPLES = 200  # per property (8 properties): 1,600 generated inputs per run, the same ones every run
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])

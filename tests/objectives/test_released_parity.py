@@ -8,12 +8,15 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ssrec.contracts import MemoKey
+from ssrec.training.composition import masked_view_key
+
 import ssrec
-from ssrec.composition import StepContext, compose
+from ssrec.training.composition import StepContext, compose
 from ssrec.data import load_dataset, make_synthetic
-from ssrec.pretrain_data import pretrain_samples
-from ssrec.released_checkpoint import convert_released_state, load_released_heads
-from ssrec.checkpoint import read_torch_file
+from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.io.released_checkpoint import convert_released_state, load_released_heads
+from ssrec.io.checkpoint import read_torch_file
 from tests.released_s3rec import ReleasedS3Rec, released_name
 
 MAX_LEN = 50
@@ -44,8 +47,8 @@ def compare(model, dataset, data, samples, monkeypatch) -> None:
     step = StepContext(model.encoder, data, torch.Generator().manual_seed(0), model.attribute_embeddings)
     with torch.no_grad():
         ours = {name: objective.loss(batch, step).item() for name, objective in model.objectives.items()}
-    view = step.memo(("masked", 0.2), lambda: None)
-    segments = step.memo("segments", lambda: None)
+    view = step.memo(masked_view_key(0.2), lambda: None)
+    segments = step.memo(MemoKey("sp", "segments"), lambda: None)
     negatives = batch.items.clone()
     negatives[view.masked] = seen[0][:, 0]
     items = pad(batch.items)

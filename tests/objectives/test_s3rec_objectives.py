@@ -6,10 +6,13 @@ import math
 import pytest
 import torch
 
+from ssrec.contracts import MemoKey
+from ssrec.training.composition import masked_view_key
+
 import ssrec
-from ssrec.composition import StepContext, compose
+from ssrec.training.composition import StepContext, compose
 from ssrec.data import make_synthetic
-from ssrec.pretrain_data import pretrain_samples
+from ssrec.data.pretrain_data import pretrain_samples
 
 
 def sigmoid(x: float) -> float:
@@ -73,7 +76,7 @@ def test_aap_equals_the_loop_reference(setup):
     dataset, data, model, batch = setup
     step = step_for(model, data)
     loss = model.objectives["aap"].loss(batch, step)
-    view = step.memo(("masked", 0.2), never)
+    view = step.memo(masked_view_key(0.2), never)
     mask_id = dataset.num_items + 1
     expected = attribute_reference(model, dataset, batch, view, model.objectives["aap"].projection,
                                    lambda item, masked: item not in (0, mask_id))
@@ -85,7 +88,7 @@ def test_map_equals_the_loop_reference(setup):
     dataset, data, model, batch = setup
     step = step_for(model, data)
     loss = model.objectives["map"].loss(batch, step)
-    view = step.memo(("masked", 0.2), never)
+    view = step.memo(masked_view_key(0.2), never)
     expected = attribute_reference(model, dataset, batch, view, model.objectives["map"].projection,
                                    lambda item, masked: masked)
     assert loss.item() == pytest.approx(expected, rel=1e-4)
@@ -132,7 +135,7 @@ def test_mip_equals_the_loop_reference_with_the_double_sigmoid(setup, monkeypatc
     seen = record_negatives(monkeypatch)
     step = step_for(model, data)
     loss = model.objectives["mip"].loss(batch, step)
-    view = step.memo(("masked", 0.2), never)
+    view = step.memo(masked_view_key(0.2), never)
     expected = mip_reference(model, batch, view, seen[0],
                              lambda p, ns: sum(bce(sigmoid(sigmoid(p) - sigmoid(n)), 1.0) for n in ns))
     assert seen[0].shape[1] == 1
@@ -148,7 +151,7 @@ def test_mip_infonce_option_equals_the_loop_reference(setup, monkeypatch):
     seen = record_negatives(monkeypatch)
     step = step_for(model, data)
     loss = mip.loss(batch, step)
-    view = step.memo(("masked", 0.2), never)
+    view = step.memo(masked_view_key(0.2), never)
 
     def infonce(p: float, ns: list[float]) -> float:
         return -p + math.log(math.exp(p) + sum(math.exp(n) for n in ns))
@@ -159,7 +162,7 @@ def test_mip_infonce_option_equals_the_loop_reference(setup, monkeypatch):
 
 
 def _context(model, dataset):
-    from ssrec.composition import ObjectiveContext
+    from ssrec.training.composition import ObjectiveContext
 
     return ObjectiveContext(model.encoder.hidden_size, dataset.num_items, dataset.attributes.num_attributes)
 
@@ -169,7 +172,7 @@ def test_sp_equals_the_loop_reference_with_three_separate_passes(setup):
     _, data, model, batch = setup
     step = step_for(model, data)
     loss = model.objectives["sp"].loss(batch, step)
-    views = step.memo("segments", never)
+    views = step.memo(MemoKey("sp", "segments"), never)
     head = model.objectives["sp"].projection
     total = 0.0
     for b in range(batch.items.shape[0]):

@@ -9,10 +9,10 @@ import torch
 
 import ssrec
 from ssrec import hookspecs, plugins
-from ssrec.composition import compose
+from ssrec.training.composition import compose
 from ssrec.data import make_synthetic
-from ssrec.pretrain_data import pretrain_samples
-from ssrec.pretraining import PretrainConfig, pretrain
+from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.training.pretraining import PretrainConfig, pretrain
 
 
 @pytest.fixture

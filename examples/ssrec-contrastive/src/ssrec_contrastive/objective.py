@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssrec.contracts import MemoKey
+
 from ssrec_contrastive.augment import augment
 
 
@@ -63,6 +65,6 @@ class Contrastive(nn.Module):
         options = dict(crop_ratio=self.crop_ratio, mask_ratio=self.mask_ratio, reorder_ratio=self.reorder_ratio,
                        mask_id=step.data.mask_id, generator=step.generator)
         view1, view2 = augment(batch.items, **options), augment(batch.items, **options)  # (B, L) each
-        z1 = step.summarize(("contrastive", 1), view1, batch.users)  # (B, H)
-        z2 = step.summarize(("contrastive", 2), view2, batch.users)  # (B, H)
+        z1 = step.summarize(MemoKey(self.name, 1), view1, batch.users)  # (B, H)
+        z2 = step.summarize(MemoKey(self.name, 2), view2, batch.users)  # (B, H)
         return info_nce(z1, z2, self.temperature, self.similarity)

@@ -19,7 +19,7 @@ from typing import Callable, Literal
 import numpy as np
 import torch
 
-from ssrec.batching import trim_leading_padding
+from ssrec.data.batching import trim_leading_padding
 from ssrec.contracts import sequence_summary
 from ssrec.data.split import LeaveOneOut, Split
 from ssrec.distributed import all_reduce_sum, owns

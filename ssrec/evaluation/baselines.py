@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ssrec.data.split import LeaveOneOut
-from ssrec.evaluation import Scorer, concatenated_ranges
+from ssrec.evaluation.ranking import Scorer, concatenated_ranges
 
 
 def popularity_scorer(split: LeaveOneOut) -> Scorer:

@@ -17,26 +17,17 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ssrec.contracts import (ATTRIBUTES, KNOWN_FIELDS, require_capabilities, require_fields, sequence_summary,
-                             user_inputs)
-from ssrec.corruption import MaskedItems, mask_items
+from ssrec.contracts import (ATTRIBUTES, INITIALIZER_RANGE, KNOWN_FIELDS, MemoKey, ObjectiveContext, require_capabilities,
+                             require_fields, sequence_summary, user_inputs)
+from ssrec.data.corruption import MaskedItems, mask_items
 from ssrec.data.dataset import SequenceDataset
 from ssrec.plugins import create_objective
-from ssrec.pretrain_data import PretrainBatch, PretrainData
+from ssrec.data.pretrain_data import PretrainBatch, PretrainData
 
 
-#: Standard deviation of the normal initialisation of every head and table (as released).
-INITIALIZER_RANGE = 0.02
-
-
-@dataclass(frozen=True)
-class ObjectiveContext:
-    """What ``Objective.setup`` may size its heads by."""
-
-    hidden_size: int
-    num_items: int
-    num_attributes: int  # 0 without attributes
-    initializer_range: float = INITIALIZER_RANGE
+def masked_view_key(ratio: float) -> MemoKey:
+    """The memo key of the masked view that every objective using ``ratio`` shares."""
+    return MemoKey("ssrec", ("masked", ratio))
 
 
 class StepContext:
@@ -53,29 +44,33 @@ class StepContext:
         self.data = data
         self.generator = generator
         self.attribute_embeddings = attribute_embeddings
-        self._memo: dict[Any, Any] = {}
+        self._memo: dict[tuple[str, MemoKey], Any] = {}
 
-    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+    def memo(self, key: MemoKey, build: Callable[[], Any], *, kind: str = "view") -> Any:
         """``build()`` the first time ``key`` is asked for in this step, the same object afterwards."""
-        if key not in self._memo:
-            self._memo[key] = build()
-        return self._memo[key]
+        if not isinstance(key, MemoKey):
+            raise TypeError(f"step memo keys are ssrec.contracts.MemoKey(owner, view), got {key!r}: name the owner "
+                            "(the objective's registered name) so that two plugins cannot collide")
+        if (kind, key) not in self._memo:
+            self._memo[kind, key] = build()
+        return self._memo[kind, key]
 
-    def encode(self, key: Any, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+    def encode(self, key: MemoKey, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         """The encoder's output (B, L, H) for ``items`` in its default mode, computed once per ``key``.
 
         ``users`` (B,), the rows' users, reach a backbone that takes them (``USERS`` capability).
         """
-        return self.memo(("encode", key), lambda: self.encoder.encode(items, **user_inputs(self.encoder, users)))
+        return self.memo(key, lambda: self.encoder.encode(items, **user_inputs(self.encoder, users)), kind="encode")
 
-    def summarize(self, key: Any, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+    def summarize(self, key: MemoKey, items: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         """The encoder's last-position output (B, H) for ``items`` in its default mode, once per ``key``."""
-        return self.memo(("summarize", key), lambda: sequence_summary(self.encoder, items, users=users))
+        return self.memo(key, lambda: sequence_summary(self.encoder, items, users=users), kind="summarize")
 
     def masked_items(self, batch: PretrainBatch, ratio: float) -> tuple[MaskedItems, torch.Tensor]:
         """The batch masked with ``ratio`` (last item always masked) and its encoding (B, L, H), shared."""
-        view = self.memo(("masked", ratio), lambda: mask_items(batch.items, self.data.mask_id, ratio, self.generator))
-        return view, self.encode(("masked", ratio), view.items, batch.users)
+        key = masked_view_key(ratio)
+        view = self.memo(key, lambda: mask_items(batch.items, self.data.mask_id, ratio, self.generator))
+        return view, self.encode(key, view.items, batch.users)
 
 
 class PretrainModel(nn.Module):

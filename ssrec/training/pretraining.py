@@ -1,7 +1,7 @@
 """Self-supervised pre-training of a composition (``ssrec.compose``) over the released samples.
 
 As released: every prefix of each user's last ``max_len`` training items is a sample, rebuilt each
-epoch (``ssrec.pretrain_data``); Adam (lr 1e-3), batch 100, dropout on; the loss is the weighted sum of
+epoch (``ssrec.data.pretrain_data``); Adam (lr 1e-3), batch 100, dropout on; the loss is the weighted sum of
 the objectives' (summed) losses. All corruption runs on the batch's device from one seeded generator.
 Batches are length-bucketed by default (the same samples per epoch, far less padding);
 ``bucketing=False`` gives the release's plain random batches.
@@ -18,15 +18,15 @@ from typing import Any, Callable
 import torch
 
 from ssrec import distributed
-from ssrec.batching import POOL_BATCHES, bucketed_batches
-from ssrec.checkpoint import save_checkpoint
-from ssrec.composition import PretrainModel
-from ssrec.optim import adam
-from ssrec.precision import autocast, check_precision
+from ssrec.data.batching import POOL_BATCHES, bucketed_batches
+from ssrec.io.checkpoint import save_checkpoint
+from ssrec.training.composition import PretrainModel
+from ssrec.training.optim import adam
+from ssrec.training.precision import autocast, check_precision
 from ssrec.plugins import notify_epoch_end
-from ssrec.pretrain_data import PretrainData
+from ssrec.data.pretrain_data import PretrainData
 from ssrec.progress import progress
-from ssrec.resume import restore, save_training_state
+from ssrec.training.resume import restore, save_training_state
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class PretrainConfig:
     device: str = "cpu"
     bucketing: bool = True
     checkpoint_every: int = 10  # epochs between checkpoints in the run folder (0: only the final one)
-    precision: str = "fp32"  # or "bf16": autocast of the training forward passes (ssrec.precision)
+    precision: str = "fp32"  # or "bf16": autocast of the training forward passes (ssrec.training.precision)
 
 
 @dataclass
@@ -78,8 +78,8 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
 
     With ``out``, writes ``out/pretrained-epoch-K.pt`` every ``checkpoint_every`` epochs and
     ``out/pretrained.pt`` at the end (atomically; ``checkpoint_extra`` is stored in each), and the training
-    state ``out/pretrain-state.pt`` after every epoch (``ssrec.resume``). ``resume_from``, a state read by
-    ``ssrec.resume.load_training_state(out, "pretrain", resume_identity(config, checkpoint_extra))``,
+    state ``out/pretrain-state.pt`` after every epoch (``ssrec.training.resume``). ``resume_from``, a state read by
+    ``ssrec.training.resume.load_training_state(out, "pretrain", resume_identity(config, checkpoint_extra))``,
     continues after its epoch with its weights, optimizer and random states. A loss that is not finite
     stops the run with a ``FloatingPointError`` naming the epoch and step, keeping the checkpoints and
     state already written. Under ``torchrun`` the epoch is shared by the processes and only rank 0 writes

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ssrec.checkpoint import CheckpointError, load_payload, save_payload
+from ssrec.io.checkpoint import CheckpointError, load_payload, save_payload
 
 KIND = "training-state"
 

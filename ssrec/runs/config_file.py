@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ssrec.checkpoint import atomic_write
+from ssrec.io.checkpoint import atomic_write
 
 #: options that say how to run, not what: never saved, refused in a file
 NOT_SAVED = frozenset({"func", "config", "quiet", "verbose", "resume", "overwrite", "command", "help", "effective"})

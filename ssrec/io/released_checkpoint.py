@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ssrec.checkpoint import CheckpointError, read_torch_file, save_checkpoint
+from ssrec.io.checkpoint import CheckpointError, read_torch_file, save_checkpoint
 from ssrec.plugins import create_backbone
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ssrec.checkpoint import CheckpointError
+from ssrec.io.checkpoint import CheckpointError
 
 ITEM_EMBEDDINGS = "item_embeddings"
 POSITION_EMBEDDINGS = "position_embeddings"

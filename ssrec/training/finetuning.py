@@ -22,17 +22,17 @@ import torch
 from torch import nn
 
 from ssrec import distributed
-from ssrec.batching import POOL_BATCHES, bucketed_batches, trim_leading_padding
+from ssrec.data.batching import POOL_BATCHES, bucketed_batches, trim_leading_padding
 from ssrec.contracts import (CAUSAL, PER_POSITION, LossContext, NextItemLoss, require_capabilities, sequence_summary,
                              user_inputs)
 from ssrec.data.split import LeaveOneOut
-from ssrec.evaluation import Protocol, encoder_scorer, evaluate
-from ssrec.optim import adam
-from ssrec.precision import autocast, check_precision
+from ssrec.evaluation.ranking import Protocol, encoder_scorer, evaluate
+from ssrec.training.optim import adam
+from ssrec.training.precision import autocast, check_precision
 from ssrec.plugins import create_loss, notify_epoch_end
 from ssrec.progress import progress
-from ssrec.resume import restore, save_training_state
-from ssrec.sampling import UserItemIndex
+from ssrec.training.resume import restore, save_training_state
+from ssrec.data.sampling import UserItemIndex
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     ``on_epoch_end(epoch, logs)`` is called after every epoch with its loss, timing and validation metrics.
     With ``out``, the training state (weights, optimizer, random states, early-stopping state) is written
     to ``out/finetune-state.pt`` after every epoch; ``resume_from``, such a state read by
-    ``ssrec.resume.load_training_state(out, "finetune", resume_identity(config, run_identity))``, continues
+    ``ssrec.training.resume.load_training_state(out, "finetune", resume_identity(config, run_identity))``, continues
     after its epoch exactly as the interrupted run would have.
 
     ``negatives`` (U, 99) are required for the sampled protocol. Returns the test metrics of the best

@@ -1,0 +1,1 @@
+"""Ranking evaluation: the paper's protocols, metrics and reference scorers."""
