@@ -19,10 +19,11 @@ import logging
 import sys
 from pathlib import Path
 
-from ssrec.cli import format_table
+from ssrec.io.released_checkpoint import import_released_checkpoint
+from ssrec.runs.report import format_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reproduction import FILES, Steps, run  # noqa: E402
+from reproduction import FILES, Steps  # noqa: E402
 
 PUBLISHED = {  # the S3-Rec paper (REFERENCE.md)
     ("beauty", "sampled", "SASRec"): {"HR@1": 0.1870, "HR@5": 0.3741, "HR@10": 0.4696, "NDCG@5": 0.2848,
@@ -76,7 +77,7 @@ def main() -> None:
         if "authors" in rows_wanted:
             imported = steps.root / "authors-checkpoint.pt"
             if not imported.exists():
-                run(["import-checkpoint", str(Path(args.checkpoints) / FILES[args.dataset][2]), "--out", str(imported)])
+                import_released_checkpoint(Path(args.checkpoints) / FILES[args.dataset][2], imported)
             table.append(("authors' S3-Rec ckpt", protocol, steps.finetune("authors", "transformer", protocol, str(imported))))
         if ("s3rec" in rows_wanted or "authors" in rows_wanted) and (args.dataset, protocol, "S3-Rec") in PUBLISHED:
             table.append(("paper S3-Rec", protocol, PUBLISHED[(args.dataset, protocol, "S3-Rec")]))

@@ -9,11 +9,14 @@ Adam 1e-3, batch 256, patience 10) for each requested protocol and prints one ta
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
-from ssrec.cli import format_table, main as ssrec_main
+from ssrec.plugins import list_losses
+from ssrec.runs import execute
+from ssrec.runs.folder import Reuse
+from ssrec.runs.report import format_table
+from ssrec.runs.spec import DataSpec, FinetuneSpec, ProtocolSpec, RunSpec
 
 PUBLISHED = {  # SASRec rows of the S3-Rec paper (REFERENCE.md)
     ("beauty", "sampled"): {"HR@1": 0.1870, "HR@5": 0.3741, "HR@10": 0.4696, "NDCG@5": 0.2848, "NDCG@10": 0.3156,
@@ -30,7 +33,7 @@ def main() -> None:
     parser.add_argument("--dataset", choices=sorted(FILES), required=True)
     parser.add_argument("--data-dir", default="../shared/data")
     parser.add_argument("--protocols", default=None, help="comma-separated; default: those published")
-    parser.add_argument("--loss", choices=("bce", "ce"), default="bce")
+    parser.add_argument("--loss", choices=list_losses(), default="bce")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--patience", type=int, default=10, help="released: 10")
@@ -42,14 +45,11 @@ def main() -> None:
     rows = []
     for protocol in protocols:
         out = Path(args.out) / f"{args.dataset}-sasrec-{args.loss}-{protocol}-p{args.patience}-seed{args.seed}"
-        argv = ["finetune", "--data", str(Path(args.data_dir) / data_file), "--backbone", "sasrec",
-                "--loss", args.loss, "--epochs", str(args.epochs), "--patience", str(args.patience), "--protocol", protocol, "--seed", str(args.seed), "--device", args.device,
-                "--out", str(out), "--overwrite"]
-        if protocol == "sampled" and negatives:
-            argv += ["--negatives", str(Path(args.data_dir) / negatives)]
-        if ssrec_main(argv) != 0:
-            raise SystemExit(f"ssrec {' '.join(argv)} failed")
-        record = json.loads((out / "metrics.json").read_text())
+        fixed = str(Path(args.data_dir) / negatives) if protocol == "sampled" and negatives else None
+        spec = RunSpec(data=DataSpec(str(Path(args.data_dir) / data_file)), seed=args.seed, device=args.device,
+                       finetune=FinetuneSpec(loss=args.loss, epochs=args.epochs, patience=args.patience),
+                       protocol=ProtocolSpec(protocol, fixed))
+        record = execute.finetune_run(spec, out, Reuse.OVERWRITE).record
         rows.append((f"ssrec sasrec {args.loss} p{args.patience}", protocol, record["metrics"]))
         if (args.dataset, protocol) in PUBLISHED:
             rows.append(("paper SASRec", protocol, PUBLISHED[(args.dataset, protocol)]))

@@ -191,7 +191,7 @@ def test_caser_takes_pretrained_item_embeddings_and_refuses_per_position_objecti
 
 
 def test_epoch_log_replaces_only_its_own_stage_when_a_run_is_redone(tmp_path):
-    from ssrec.cli import EpochLog
+    from ssrec.runs.folder import EpochLog
 
     EpochLog(tmp_path, "pretrain")(1, {"loss": 3.0})
     EpochLog(tmp_path, "finetune")(1, {"loss": 0.5})

@@ -5,8 +5,6 @@ to the data set by user id, so the file's line order does not matter.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ import numpy as np
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.errors import DataFormatError
 from ssrec.data.text_file import read_text, text_lines
+from ssrec.io.atomic import atomic_write_text
 
 
 def read_negatives(path: str | Path, dataset: SequenceDataset, *, count: int = 99) -> np.ndarray:
@@ -110,15 +109,4 @@ def write_negatives(path: str | Path, dataset: SequenceDataset, negatives: np.nd
     if spaced is not None:
         raise ValueError(f"user id {spaced!r} is not one whitespace-free token; it cannot be written")
     text = "".join(f"{user} {' '.join(map(str, row))}\n" for user, row in zip(dataset.users, negatives.tolist()))
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a results file is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)

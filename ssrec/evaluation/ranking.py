@@ -14,7 +14,7 @@ Under ``torchrun`` each process scores its own chunks of users and the ranks are
 """
 from __future__ import annotations
 
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import torch
@@ -22,10 +22,10 @@ import torch
 from ssrec.data.batching import trim_leading_padding
 from ssrec.contracts import sequence_summary
 from ssrec.data.split import LeaveOneOut, Split
+from ssrec.evaluation.protocol import RankingProtocol
 from ssrec.distributed import all_reduce_sum, owns
 from ssrec.progress import progress
 
-Protocol = Literal["full", "sampled"]
 #: (left-padded inputs (B, L), user rows (B,)) -> scores of every item id (B, N + 2)
 Scorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -117,15 +117,16 @@ def rank_full(score: Scorer, split: LeaveOneOut, which: Split, device: torch.dev
     return all_reduce_sum(ranks)  # every process scored its own chunks; the others' ranks are zero here
 
 
-def evaluate(score: Scorer, split: LeaveOneOut, which: Split, protocol: Protocol,
+def evaluate(score: Scorer, split: LeaveOneOut, which: Split, protocol: RankingProtocol | str,
              negatives: torch.Tensor | None = None, device: torch.device | str = "cpu") -> dict[str, float]:
-    """Metrics of ``score`` on the validation or test targets under ``protocol``."""
-    if protocol == "sampled":
-        if negatives is None:
-            raise ValueError("the sampled protocol needs negatives (a file, or generated with a seed)")
-        ranks = rank_sampled(score, split.inputs(which), split.targets(which), negatives, device=device)
-    elif protocol == "full":
-        ranks = rank_full(score, split, which, device=device)
+    """Metrics of ``score`` on the validation or test targets under ``protocol``.
+
+    ``protocol`` is a ``RankingProtocol``, or its name with the sampled protocol's ``negatives`` (U, 99).
+    """
+    if isinstance(protocol, str):
+        protocol = RankingProtocol.named(protocol, negatives)
+    if protocol.negatives is not None:
+        ranks = rank_sampled(score, split.inputs(which), split.targets(which), protocol.negatives, device=device)
     else:
-        raise ValueError(f"unknown protocol {protocol!r}; expected 'full' or 'sampled'")
+        ranks = rank_full(score, split, which, device=device)
     return metrics_from_ranks(ranks)

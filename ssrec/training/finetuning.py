@@ -11,32 +11,30 @@ by prefix length (as Caser and RecBole train it).
 from __future__ import annotations
 
 import copy
-import math
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from ssrec import distributed
-from ssrec.data.batching import POOL_BATCHES, bucketed_batches, trim_leading_padding
+from ssrec.data.batching import trim_leading_padding
 from ssrec.contracts import (CAUSAL, PER_POSITION, LossContext, NextItemLoss, require_capabilities, sequence_summary,
                              user_inputs)
 from ssrec.data.split import LeaveOneOut
-from ssrec.evaluation.ranking import Protocol, encoder_scorer, evaluate
+from ssrec.evaluation.protocol import VALID_METRIC, ProtocolName, RankingProtocol
+from ssrec.evaluation.ranking import encoder_scorer, evaluate
 from ssrec.training.optim import adam
 from ssrec.training.precision import autocast, check_precision
-from ssrec.plugins import create_loss, notify_epoch_end
+from ssrec.plugins import create_loss
 from ssrec.progress import progress
-from ssrec.training.resume import restore, save_training_state
+from ssrec.training.loop import EpochCallback, LoopPlumbing
 from ssrec.data.sampling import UserItemIndex
 
 log = logging.getLogger(__name__)
-
-VALID_METRIC = {"sampled": "MRR", "full": "NDCG@20"}
 
 
 @dataclass
@@ -50,7 +48,7 @@ class FinetuneConfig:
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
-    protocol: Protocol = "sampled"
+    protocol: ProtocolName = "sampled"
     valid_metric: str | None = None  # None: MRR (sampled) or NDCG@20 (full)
     seed: int = 42
     device: str = "cpu"
@@ -78,37 +76,34 @@ def resume_identity(config: FinetuneConfig, run: dict[str, Any] | None = None) -
 
 def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
              negatives: torch.Tensor | None = None,
-             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None, *,
+             on_epoch_end: EpochCallback | None = None, *,
              out: Path | None = None, run_identity: dict[str, Any] | None = None,
-             resume_from: dict[str, Any] | None = None) -> FinetuneResult:
+             resume_from: dict[str, Any] | None = None,
+             checkpoint_extra: dict[str, Any] | None = None) -> FinetuneResult:
     """Train ``encoder`` for next-item prediction on ``split``; leave it holding the best validation weights.
 
     ``on_epoch_end(epoch, logs)`` is called after every epoch with its loss, timing and validation metrics.
     With ``out``, the training state (weights, optimizer, random states, early-stopping state) is written
-    to ``out/finetune-state.pt`` after every epoch; ``resume_from``, such a state read by
-    ``ssrec.training.resume.load_training_state(out, "finetune", resume_identity(config, run_identity))``, continues
-    after its epoch exactly as the interrupted run would have.
+    to ``out/finetune-state.pt`` after every epoch, and the best weights to ``out/model.pt`` at the end
+    (with ``checkpoint_extra`` entries); ``resume_from``, such a state read by
+    ``ssrec.training.resume.load_training_state(out, "finetune", resume_identity(config, run_identity))``,
+    continues after its epoch exactly as the interrupted run would have.
 
-    ``negatives`` (U, 99) are required for the sampled protocol. Returns the test metrics of the best
-    validation epoch, evaluated once.
+    ``negatives`` (U, 99) are required for the sampled protocol (refused before the first epoch without
+    them). Returns the test metrics of the best validation epoch, evaluated once.
     """
     require_capabilities(encoder, {CAUSAL}, "next-item fine-tuning")
-    device = torch.device(config.device)
     check_precision(config.precision)
+    protocol = RankingProtocol.named(config.protocol, negatives, config.valid_metric)
+    device = torch.device(config.device)
     encoder.to(device)
     loss_fn = build_loss(config, split, device)
     optimizer = adam(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
-    rank, world = distributed.rank(), distributed.world_size()
-    # per-process negatives and dropout; the same epoch order everywhere (shard_batches splits it)
-    generator = torch.Generator(device=device).manual_seed(config.seed + rank)
-    shuffle_generator = torch.Generator().manual_seed(config.seed)
-    if rank:
-        torch.manual_seed(config.seed + rank)
-    pool = POOL_BATCHES if config.bucketing else 1
+    loop = LoopPlumbing("finetune", seed=config.seed, device=device, step_stream="negatives", out=out,
+                        identity=resume_identity(config, run_identity))
     inputs, targets = split.train_inputs.to(device), split.train_targets.to(device)
     per_position = PER_POSITION in encoder.capabilities
     step_loss = distributed.wrap(FinetuneStep(encoder, loss_fn), device)
-    writes = out is not None and distributed.is_main()
     if per_position:  # one example per user, every position a target
         lengths = (split.train_targets > 0).sum(dim=1)  # (U,) target positions per user
         examples = (lengths > 0).nonzero()[:, 0]  # (E,) user rows
@@ -116,29 +111,24 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
     else:  # one example per (user, target position): the prefix ending there
         examples = (split.train_targets > 0).nonzero()  # (E, 2) user row, position
         lengths = (split.train_inputs[examples[:, 0]] != 0).cumsum(1).gather(1, examples[:, 1:])[:, 0]  # prefix lengths
-    metric = config.metric()
+    metric = protocol.valid_metric
     best, best_epoch, best_state, best_valid = float("-inf"), 0, copy.deepcopy(encoder.state_dict()), {}
     history: list[dict[str, float]] = []
-    generators = {"negatives": generator, "shuffle": shuffle_generator}
     start = time.perf_counter()
     epoch, stopped = 0, False
     if resume_from is not None:
-        restore(resume_from, encoder, optimizer, generators)
+        epoch = loop.resume(resume_from, encoder, optimizer)
         kept = resume_from["bookkeeping"]
-        epoch, stopped, history = resume_from["epoch"], kept["stopped"], list(kept["history"])
+        stopped, history = kept["stopped"], list(kept["history"])
         best, best_epoch, best_state, best_valid = kept["best"], kept["best_epoch"], kept["best_state"], kept["best_valid"]
         log.info("resuming fine-tuning after epoch %d (best %s %.4f at epoch %d%s)", epoch, metric, best, best_epoch,
                  ", early-stopped" if stopped else "")
-        if rank:  # the state holds rank 0's random streams: the other processes draw fresh ones
-            generator.manual_seed(config.seed + rank + world * epoch)
-            torch.manual_seed(config.seed + rank + world * epoch)
     while not stopped and epoch < config.epochs:
         epoch += 1
         t0 = time.perf_counter()
         encoder.train()
         total = torch.zeros(2, device=device)  # summed batch losses, batches
-        batches = bucketed_batches(lengths, distributed.per_process(config.batch_size), shuffle_generator, pool)
-        batches = distributed.shard_batches(batches, rank, world)
+        batches = loop.batches(lengths, config.batch_size, config.bucketing)
         for rows in progress(batches, len(batches), f"finetune epoch {epoch}/{config.epochs}"):
             if per_position:
                 users = examples[rows].to(device)
@@ -146,43 +136,35 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
             else:
                 users, x, y = _prefix_batch(inputs, targets, examples[rows].to(device))
             with autocast(device, config.precision):
-                loss = step_loss(x, y, users, generator)
+                loss = step_loss(x, y, users, loop.generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += torch.stack([loss.detach(), torch.ones((), device=device)])
         train_seconds = time.perf_counter() - t0
-        loss_sum, batches = distributed.all_reduce_sum(total).tolist()  # over every process's batches
-        total = loss_sum / max(batches, 1)
-        if not math.isfinite(total):
-            raise FloatingPointError(f"fine-tuning loss is {total} in epoch {epoch}; stopping (the training state "
-                                     f"of epoch {epoch - 1} is kept)")
+        loss_sum, batch_count = distributed.all_reduce_sum(total).tolist()  # over every process's batches
+        mean_loss = loss_sum / max(batch_count, 1)
+        loop.check_finite(mean_loss, f"in epoch {epoch}", f"the training state of epoch {epoch - 1} is kept")
         encoder.eval()
-        valid = evaluate(encoder_scorer(encoder), split, "valid", config.protocol, negatives, device)
-        logs = {"epoch": epoch, "loss": total, "train_seconds": train_seconds,
+        valid = evaluate(encoder_scorer(encoder), split, "valid", protocol, device=device)
+        logs = {"epoch": epoch, "loss": mean_loss, "train_seconds": train_seconds,
                 **{f"valid_{k}": v for k, v in valid.items()}}
         history.append(logs)
-        if distributed.is_main():
-            notify_epoch_end("finetune", epoch, logs)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, logs)
-        improved = valid[metric] > best
-        if improved:
+        loop.end_epoch(epoch, logs, on_epoch_end)
+        if valid[metric] > best:
             best, best_epoch, best_valid = valid[metric], epoch, valid
             best_state = copy.deepcopy(encoder.state_dict())
         log.info("epoch %3d/%d  loss %.4f  valid %s %.4f  (best %.4f @%d)  %.1fs", epoch, config.epochs,
-                 logs["loss"], metric, valid[metric], best, best_epoch, time.perf_counter() - t0)
+                 mean_loss, metric, valid[metric], best, best_epoch, time.perf_counter() - t0)
         stopped = epoch - best_epoch >= config.patience
-        if writes:
-            save_training_state(out, "finetune", epoch=epoch, identity=resume_identity(config, run_identity),
-                                model=encoder, optimizer=optimizer, generators=generators, stopped=stopped,
-                                history=history, best=best, best_epoch=best_epoch, best_state=best_state,
-                                best_valid=best_valid)
+        loop.save_state(epoch, encoder, optimizer, stopped=stopped, history=history, best=best, best_epoch=best_epoch,
+                        best_state=best_state, best_valid=best_valid)
         if stopped:
             log.info("early stop: no %s improvement for %d epochs", metric, config.patience)
     encoder.load_state_dict(best_state)
     encoder.eval()
-    test = evaluate(encoder_scorer(encoder), split, "test", config.protocol, negatives, device)
+    test = evaluate(encoder_scorer(encoder), split, "test", protocol, device=device)
+    loop.save_checkpoint("model.pt", encoder, "finetuned", **{"metrics": test, **(checkpoint_extra or {})})
     return FinetuneResult(best_epoch, epoch, best_valid, test, time.perf_counter() - start, history)
 
 

@@ -9,7 +9,6 @@ Batches are length-bucketed by default (the same samples per epoch, far less pad
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +17,12 @@ from typing import Any, Callable
 import torch
 
 from ssrec import distributed
-from ssrec.data.batching import POOL_BATCHES, bucketed_batches
-from ssrec.io.checkpoint import save_checkpoint
 from ssrec.training.composition import PretrainModel
 from ssrec.training.optim import adam
 from ssrec.training.precision import autocast, check_precision
-from ssrec.plugins import notify_epoch_end
 from ssrec.data.pretrain_data import PretrainData
 from ssrec.progress import progress
-from ssrec.training.resume import restore, save_training_state
+from ssrec.training.loop import LoopPlumbing
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +62,8 @@ def pretrained_payload(model: PretrainModel, config: PretrainConfig, epoch: int,
 def resume_identity(config: PretrainConfig, checkpoint_extra: dict[str, Any] | None) -> dict[str, Any]:
     """The settings a resumed pre-training must share with the run it continues (all but the epoch counts)."""
     kept = {k: v for k, v in vars(config).items() if k not in ("epochs", "checkpoint_every")}
-    # "cli", the command line as given, may differ on resume (--epochs); what it sets is compared above
-    return {"pretrain": kept, "run": {k: v for k, v in (checkpoint_extra or {}).items() if k != "cli"}}
+    # "run_spec", the spec as given, may differ on resume (pretrain.epochs); what it sets is compared above
+    return {"pretrain": kept, "run": {k: v for k, v in (checkpoint_extra or {}).items() if k != "run_spec"}}
 
 
 def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *, out: Path | None = None,
@@ -90,72 +86,52 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
     model.to(device)
     data.to(device)
     optimizer = adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device)
-    rank, world = distributed.rank(), distributed.world_size()
-    # per-process masking, negatives and dropout; the same epoch order everywhere (shard_batches splits it)
-    generator = torch.Generator(device=device).manual_seed(config.seed + rank)
-    shuffle_generator = torch.Generator().manual_seed(config.seed)
-    if rank:
-        torch.manual_seed(config.seed + rank)
+    loop = LoopPlumbing("pretrain", seed=config.seed, device=device, step_stream="corruption", out=out,
+                        identity=resume_identity(config, checkpoint_extra))
     step_model = distributed.wrap(model, device)
-    writes = out is not None and distributed.is_main()
     lengths = data.lengths.cpu()
-    pool = POOL_BATCHES if config.bucketing else 1
-    generators = {"corruption": generator, "shuffle": shuffle_generator}
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     extra = dict(checkpoint_extra or {})
     epoch = 0
     if resume_from is not None:
-        restore(resume_from, model, optimizer, generators)
-        epoch, history = resume_from["epoch"], list(resume_from["bookkeeping"]["history"])
+        epoch, history = loop.resume(resume_from, model, optimizer), list(resume_from["bookkeeping"]["history"])
         if epoch > config.epochs:
             raise ValueError(f"cannot resume: the run already pre-trained {epoch} epochs, more than the "
                              f"{config.epochs} asked for")
         log.info("resuming pre-training after epoch %d of %d", epoch, config.epochs)
-        if rank:  # the state holds rank 0's random streams: the other processes draw fresh ones
-            generator.manual_seed(config.seed + rank + world * epoch)
-            torch.manual_seed(config.seed + rank + world * epoch)
+    kept = "checkpoints written so far are kept"
     for epoch in range(epoch + 1, config.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         sums: dict[str, torch.Tensor] = {}
-        batches = bucketed_batches(lengths, distributed.per_process(config.batch_size), shuffle_generator, pool)
-        batches = distributed.shard_batches(batches, rank, world)
+        batches = loop.batches(lengths, config.batch_size, config.bucketing)
         for step, samples in enumerate(progress(batches, len(batches), f"pretrain epoch {epoch}/{config.epochs}")):
             batch = data.batch(samples.to(device))
             with autocast(device, config.precision):
-                total, parts = step_model(batch, data, generator)
+                total, parts = step_model(batch, data, loop.generator)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
             for name, value in (("loss", total), *parts.items()):
                 sums[name] = sums.get(name, 0.0) + value.detach()
-            if step % 200 == 0 and not math.isfinite(seen := float(distributed.all_reduce_sum(total.detach()))):
-                raise FloatingPointError(f"pre-training loss is {seen} at epoch {epoch}, step {step}; "
-                                         f"stopping (checkpoints written so far are kept)")
+            if step % 200 == 0:
+                loop.check_finite(float(distributed.all_reduce_sum(total.detach())), f"at epoch {epoch}, step {step}",
+                                  kept)
         names = list(sums)  # the epoch means over every process's batches
         means = distributed.all_reduce_sum(torch.stack([*(sums[n] for n in names),
                                                         torch.tensor(float(len(batches)), device=device)]))
         logs = {"epoch": epoch, **{n: float(v) / float(means[-1]) for n, v in zip(names, means)},
                 "seconds": time.perf_counter() - t0}
-        if not math.isfinite(logs["loss"]):
-            raise FloatingPointError(f"pre-training loss is {logs['loss']} in epoch {epoch}; stopping "
-                                     "(checkpoints written so far are kept)")
+        loop.check_finite(logs["loss"], f"in epoch {epoch}", kept)
         history.append(logs)
-        if distributed.is_main():
-            notify_epoch_end("pretrain", epoch, logs)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, logs)
+        loop.end_epoch(epoch, logs, on_epoch_end)
         log.info("pretrain epoch %3d/%d  loss %.2f  (%s)  %.1fs", epoch, config.epochs, logs["loss"],
                  "  ".join(f"{k} {logs[k]:.2f}" for k in model.objectives), logs["seconds"])
-        if writes and config.checkpoint_every and epoch % config.checkpoint_every == 0 and epoch < config.epochs:
-            save_checkpoint(out / f"pretrained-epoch-{epoch}.pt", model.encoder, kind="pretrained",
-                            **pretrained_payload(model, config, epoch, extra))
-        if writes:
-            save_training_state(out, "pretrain", epoch=epoch, identity=resume_identity(config, checkpoint_extra),
-                                model=model, optimizer=optimizer, generators=generators, history=history)
-    if writes:
-        save_checkpoint(out / "pretrained.pt", model.encoder, kind="pretrained",
-                        **pretrained_payload(model, config, epoch, extra))
+        if config.checkpoint_every and epoch % config.checkpoint_every == 0 and epoch < config.epochs:
+            loop.save_checkpoint(f"pretrained-epoch-{epoch}.pt", model.encoder, "pretrained",
+                                 **pretrained_payload(model, config, epoch, extra))
+        loop.save_state(epoch, model, optimizer, history=history)
+    loop.save_checkpoint("pretrained.pt", model.encoder, "pretrained", **pretrained_payload(model, config, epoch, extra))
     model.eval()
     return PretrainResult(epoch, time.perf_counter() - start, history)
