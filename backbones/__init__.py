@@ -1,7 +1,7 @@
 """Built-in backbones. They register through the same hook as third-party plugins."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ssrec.hookspecs import hookimpl
 

@@ -49,7 +49,7 @@ class GRU4Rec(nn.Module):
         nn.init.xavier_normal_(self.item_embeddings.weight)
         with torch.no_grad():
             self.item_embeddings.weight[0].zero_()
-        for name, weight in self.gru.named_parameters():
+        for weight in self.gru.parameters():
             nn.init.xavier_uniform_(weight)
         nn.init.xavier_normal_(self.projection.weight)
         nn.init.zeros_(self.projection.bias)

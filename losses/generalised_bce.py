@@ -1,11 +1,11 @@
-"""gSASRec's generalised binary cross-entropy (Petrov & Macdonald, RecSys 2023), negatives shared by the batch."""
+"""gSASRec's generalised binary cross-entropy (Petrov & Macdonald, RecSys 2023), k negatives per position."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 from ssrec.contracts import LossContext
-from ssrec.losses.common import check_negatives, sampling_probabilities, shared_negatives, target_positions
+from ssrec.losses.common import check_negatives, sampling_probabilities, target_positions
 
 
 class GeneralisedBCELoss:
@@ -18,7 +18,8 @@ class GeneralisedBCELoss:
     the target) left out of the sum; the loss is the mean over target positions.
 
     Args:
-        num_negatives: k, drawn uniformly from items 1..N once per batch (with replacement).
+        num_negatives: k, drawn uniformly from items 1..N for every target position (with replacement), as
+            gSASRec samples them.
         t: the calibration parameter (gSASRec's default 0.75).
     """
 
@@ -38,10 +39,11 @@ class GeneralisedBCELoss:
 
     def __call__(self, hidden: torch.Tensor, targets: torch.Tensor, users: torch.Tensor,
                  item_table: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        negatives = shared_negatives(self.q.to(hidden.device), self.num_negatives, generator)  # (k,)
         h, pos_ids, _ = target_positions(hidden, targets)  # (T, H), (T,)
+        negatives = torch.randint(1, len(self.q) - 1, (len(pos_ids), self.num_negatives), generator=generator,
+                                  device=hidden.device)  # (T, k)
         pos = (h * item_table[pos_ids]).sum(-1)  # (T,)
-        neg = h @ item_table[negatives].T  # (T, k)
-        kept = negatives[None, :] != pos_ids[:, None]  # (T, k): accidental hits left out
+        neg = torch.einsum("th,tkh->tk", h, item_table[negatives])  # (T, k)
+        kept = negatives != pos_ids[:, None]  # (T, k): accidental hits left out
         per_position = -self.beta * F.logsigmoid(pos) - (F.logsigmoid(-neg) * kept).sum(-1)  # (T,)
         return (per_position / (self.num_negatives + 1)).mean()

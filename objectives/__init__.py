@@ -21,4 +21,5 @@ def ssrec_register_objectives(register: Register) -> None:
     register("mip", MaskedItemPrediction, description="S3-Rec sequence-item: masked items from context (weight 1.0)")
     register("map", MaskedAttributePrediction,
              description="S3-Rec sequence-attribute: masked items' attributes (weight 1.0)")
-    register("sp", SegmentPrediction, description="S3-Rec sequence-segment: masked segment vs a random one (weight 0.5)")
+    register("sp", SegmentPrediction,
+             description="S3-Rec sequence-segment: masked segment vs a random one (weight 0.5)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import torch
 
 from ssrec.data.corruption import MaskedItems
-
 from ssrec.objectives.attribute_prediction import AttributePrediction
 
 

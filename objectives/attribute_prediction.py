@@ -14,11 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssrec.contracts import ObjectiveContext, PretrainStep
-from ssrec.contracts import ATTRIBUTES, PER_POSITION
+from ssrec.contracts import ATTRIBUTES, PER_POSITION, ObjectiveContext, PretrainStep
 from ssrec.data.corruption import MaskedItems
 from ssrec.data.pretrain_data import PretrainBatch
-
 from ssrec.objectives.heads import check_reduction, projection, reduce
 
 

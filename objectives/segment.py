@@ -19,7 +19,6 @@ from torch import nn
 from ssrec.contracts import MemoKey, ObjectiveContext, PretrainStep
 from ssrec.data.corruption import segment_views
 from ssrec.data.pretrain_data import PretrainBatch
-
 from ssrec.objectives.heads import check_reduction, pairwise_loss, projection, reduce
 
 
@@ -41,10 +40,11 @@ class SegmentPrediction(nn.Module):
         self.projection = projection(context)
 
     def loss(self, batch: PretrainBatch, step: PretrainStep) -> torch.Tensor:
-        views = step.memo(MemoKey(self.name, "segments"), lambda: segment_views(batch.items, step.data.all_items, step.data.mask_id,
-                                                            step.generator))
+        key = MemoKey(self.name, "segments")
+        views = step.memo(key, lambda: segment_views(batch.items, step.data.all_items, step.data.mask_id,
+                                                     step.generator))
         stacked = torch.cat([views.context, views.positive, views.negative])  # (3B, L)
-        last = step.summarize(MemoKey(self.name, "segments"), stacked, batch.users.repeat(3))  # (3B, H)
+        last = step.summarize(key, stacked, batch.users.repeat(3))  # (3B, H)
         s, p, n = last.chunk(3)  # (B, H) each
         s = self.projection(s)
         f_pos, f_neg = (s * p).sum(-1), (s * n).sum(-1)  # (B,)

@@ -25,7 +25,8 @@ _LAZY_EXPORTS: dict[str, str] = {
     "save_checkpoint": "ssrec.io.checkpoint", "load_checkpoint": "ssrec.io.checkpoint",
     "rebuild_backbone": "ssrec.io.checkpoint",
     "compose": "ssrec.training.composition", "PretrainModel": "ssrec.training.composition",
-    "pretrain_samples": "ssrec.data.pretrain_data", "PretrainConfig": "ssrec.training.pretraining", "pretrain": "ssrec.training.pretraining",
+    "pretrain_samples": "ssrec.data.pretrain_data",
+    "PretrainConfig": "ssrec.training.pretraining", "pretrain": "ssrec.training.pretraining",
 }
 
 __all__ = ["__version__", "hookimpl", "list_backbones", "list_objectives", "list_losses", "create_backbone",

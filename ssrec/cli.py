@@ -11,8 +11,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import ssrec
 from ssrec import distributed, progress
@@ -25,7 +26,7 @@ from ssrec.runs.config_file import ConfigError, apply_flat_config, read_config
 from ssrec.runs.folder import reuse_of
 from ssrec.runs.options import objectives_from_options, option_pairs
 from ssrec.runs.report import format_table, pretrain_summary
-from ssrec.runs.spec import (METRICS, PROTOCOLS, ProtocolSpec, RunSpec, SpecError, default_spec)
+from ssrec.runs.spec import METRICS, PROTOCOLS, PretrainSpec, ProtocolSpec, RunSpec, SpecError, default_spec
 from ssrec.training.precision import PRECISIONS
 
 log = logging.getLogger("ssrec")
@@ -38,25 +39,24 @@ def _given(args: argparse.Namespace, **fields: str) -> dict[str, Any]:
 
 def spec_from_args(args: argparse.Namespace, base: RunSpec) -> RunSpec:
     """``base`` (the command's default spec, or its --config file) with every given option applied."""
-    fields = args.attribute_fields.split(",") if getattr(args, "attribute_fields", None) else None
-    data = dataclasses.replace(base.data, **_given(args, path="data", attributes="attributes", max_len="max_len"),
-                               **({"attribute_fields": tuple(f for f in fields if f)} if fields else {}))
+    data_fields: dict[str, Any] = _given(args, path="data", attributes="attributes", max_len="max_len")
+    if getattr(args, "attribute_fields", None):
+        data_fields["attribute_fields"] = tuple(f for f in args.attribute_fields.split(",") if f)
+    data = dataclasses.replace(base.data, **data_fields)
     backbone = dataclasses.replace(base.backbone, **_given(args, name="backbone"), options={
         **base.backbone.options, **option_pairs("--backbone-option", getattr(args, "backbone_option", None) or [],
-                                          "dropout=0.2")})
+                                                "dropout=0.2")})
     shared = _given(args, lr="lr", bucketing="bucketing", precision="precision")
     pretrain, finetune = base.pretrain, base.finetune
-    if args.command == "pretrain" and pretrain is not None:
-        pretrain = dataclasses.replace(pretrain, objectives=objectives_from_options(args.objectives, args.weights, args.objective_option, pretrain.objectives), **shared,
-                                       **_given(args, epochs="epochs", batch_size="batch_size",
-                                                checkpoint_every="checkpoint_every", weight_decay="weight_decay"))
     if args.command == "run" and args.objectives == "none":
         pretrain = None
-    elif args.command == "run":
-        pretrain = dataclasses.replace(pretrain or default_spec("run").pretrain, **shared,  # type: ignore[arg-type]
-                                       objectives=objectives_from_options(args.objectives, args.weights, args.objective_option, (pretrain or default_spec("run").pretrain).objectives),  # type: ignore[union-attr]
-                                       **_given(args, epochs="pretrain_epochs", batch_size="pretrain_batch_size",
-                                                checkpoint_every="checkpoint_every"))
+    elif args.command in ("pretrain", "run"):
+        stage = pretrain or PretrainSpec()
+        names = {"epochs": "pretrain_epochs", "batch_size": "pretrain_batch_size"} if args.command == "run" else \
+            {"epochs": "epochs", "batch_size": "batch_size", "weight_decay": "weight_decay"}
+        objectives = objectives_from_options(args.objectives, args.weights, args.objective_option, stage.objectives)
+        pretrain = dataclasses.replace(stage, objectives=objectives, **shared,
+                                       **_given(args, checkpoint_every="checkpoint_every", **names))
     if args.command in ("finetune", "run") and finetune is not None:
         finetune = dataclasses.replace(finetune, **shared, loss_options={
             **finetune.loss_options, **option_pairs("--loss-option", args.loss_option or [], "num_negatives=128")},
@@ -153,15 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         add = p.add_argument
         if name in ("pretrain", "finetune", "evaluate", "run"):
-            add("--data", required=name != "run", help="S3-Rec .txt, RecBole .inter, or .parquet of user_id, item_id, timestamp")
+            add("--data", required=name != "run",
+                help="S3-Rec .txt, RecBole .inter, or .parquet of user_id, item_id, timestamp")
             add("--attributes", help="S3-Rec _item2attributes.json, RecBole .item, or .parquet with item_id")
-            add("--attribute-fields", metavar="F1,F2", help="RecBole .item fields (or parquet columns) used as attributes")
+            add("--attribute-fields", metavar="F1,F2",
+                help="RecBole .item fields (or parquet columns) used as attributes")
             add("--seed", type=int)
             add("--device", help="cpu, cuda, cuda:1, mps, or auto")
-            add("--config", metavar="FILE.toml", help="a run spec (or an older option file); the command line overrides it")
+            add("--config", metavar="FILE.toml",
+                help="a run spec (or an older option file); the command line overrides it")
         if name in ("pretrain", "finetune", "run"):
             add("--backbone", help="a registered backbone (ssrec plugins)")
-            add("--backbone-option", action="append", metavar="KEY=VALUE", help="backbone hyper-parameter, e.g. dropout=0.2")
+            add("--backbone-option", action="append", metavar="KEY=VALUE",
+                help="backbone hyper-parameter, e.g. dropout=0.2")
             add("--max-len", type=int)
             add("--lr", type=float)
             add("--weight-decay", type=float)
@@ -193,16 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
             add("--pretrain-epochs", type=int)
             add("--pretrain-batch-size", type=int)
     subs["plugins"].add_argument("--json", action="store_true")
-    for flag, options in (("--checkpoint", {"required": True}), ("--split", {"choices": ("valid", "test")}),
-                          ("--attention", {"help": "evaluate with this attention implementation"}),
-                          ("--json", {"action": "store_true"})):
-        subs["evaluate"].add_argument(flag, **options)
+    subs["evaluate"].add_argument("--checkpoint", required=True)
+    subs["evaluate"].add_argument("--split", choices=("valid", "test"))
+    subs["evaluate"].add_argument("--attention", help="evaluate with this attention implementation")
+    subs["evaluate"].add_argument("--json", action="store_true")
     subs["plot"].add_argument("run", help="a run folder")
     subs["plot"].add_argument("--out", help="the PNG to write (default RUN/curves.png)")
-    for args, options in ((("source",), {"help": "the authors' .pt state dict"}),
-                          (("--out",), {"required": True, "help": "the ssrec pre-trained checkpoint to write"}),
-                          (("--num-heads",), {"type": int, "default": 2, "help": "attention heads (not recorded)"})):
-        subs["import-checkpoint"].add_argument(*args, **options)
+    subs["import-checkpoint"].add_argument("source", help="the authors' .pt state dict")
+    subs["import-checkpoint"].add_argument("--out", required=True, help="the ssrec pre-trained checkpoint to write")
+    subs["import-checkpoint"].add_argument("--num-heads", type=int, default=2, help="attention heads (not recorded)")
     parser.subcommands = subs  # type: ignore[attr-defined]
     return parser
 
@@ -246,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bars_before = progress.enable(not args.quiet)  # for this command only: main() may be called again in-process
     try:
         if spec is not None:
-            spec = dataclasses.replace(spec, device=distributed.init_from_environment(execute.resolve_device(spec.device)))
+            device = distributed.init_from_environment(execute.resolve_device(spec.device))
+            spec = dataclasses.replace(spec, device=device)
         if not distributed.is_main():
             logging.getLogger().setLevel(logging.WARNING)
         args.func(args, spec)

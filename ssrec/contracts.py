@@ -7,8 +7,9 @@ sentence that says why.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -38,6 +39,7 @@ class Encoder(Protocol):
     Ids follow S3-Rec: 0 is PAD, 1..N are items, N + 1 is MASK; sequences are left-padded.
 
     Attributes:
+        name: the registered name (set by ``ssrec.create_backbone`` when the class has none).
         hidden_size: H, the width of every output vector and of the item embeddings.
         capabilities: a subset of ``KNOWN_CAPABILITIES``.
         default_causal: the mode ``encode(..., causal=None)`` uses; pre-training objectives use it, so a
@@ -56,14 +58,23 @@ class Encoder(Protocol):
     A backbone with ``USERS`` receives the user rows as ``users=`` in ``encode`` and ``summarize``.
     """
 
+    name: str
     hidden_size: int
     capabilities: frozenset[str]
     default_causal: bool
     item_embeddings: nn.Embedding
     spec: dict[str, Any]
 
-    def encode(self, items: torch.Tensor, *, causal: bool | None = None) -> torch.Tensor:
-        """Encode left-padded item ids (B, L) into hidden states (B, L, H).
+    # the torch.nn.Module methods training and checkpoints rely on
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any: ...
+    def to(self, device: torch.device | str) -> Any: ...
+    def train(self, mode: bool = True) -> Any: ...
+    def eval(self) -> Any: ...
+
+    def encode(self, items: torch.Tensor, *, causal: bool | None = None, **inputs: torch.Tensor) -> torch.Tensor:
+        """Encode left-padded item ids (B, L) into hidden states (B, L, H); ``inputs``: ``users`` (B,) for ``USERS``.
 
         With ``causal=True`` the output at position t must not depend on items after t. Outputs at PAD
         positions are unspecified and never read. Raises ``ValueError`` for a mode the backbone lacks.
@@ -71,7 +82,7 @@ class Encoder(Protocol):
         ...
 
 
-def user_inputs(encoder: Encoder, users: torch.Tensor | None) -> dict[str, torch.Tensor]:
+def user_inputs(encoder: Encoder, users: torch.Tensor | None) -> dict[str, Any]:
     """``{"users": users}`` for a backbone with the ``USERS`` capability, else ``{}`` (keyword arguments to encode)."""
     if USERS not in encoder.capabilities:
         return {}

@@ -31,7 +31,8 @@ for coarse events only, never per training step (the per-step path is plain meth
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import pluggy
 

@@ -15,17 +15,16 @@ import inspect
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from ssrec import hookspecs
 
 if TYPE_CHECKING:
-    from torch import nn
-
-    from ssrec.contracts import NextItemLoss
+    from ssrec.contracts import Encoder, NextItemLoss, Objective
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +290,7 @@ def _create(kind: str, entries: dict[str, PluginEntry], name: str, kwargs: dict[
     return module
 
 
-def create_backbone(name: str, **kwargs: Any) -> nn.Module:
+def create_backbone(name: str, **kwargs: Any) -> Encoder:
     """Build the backbone registered as ``name`` with keyword arguments (``num_items``, hyper-parameters).
 
     The module's ``name`` attribute is set to ``name`` unless it has one. Raises ``UnknownPluginError``
@@ -300,7 +299,7 @@ def create_backbone(name: str, **kwargs: Any) -> nn.Module:
     return _create("backbone", backbone_entries(), name, kwargs)
 
 
-def create_backbone_for(name: str, *, num_items: int, num_users: int, **kwargs: Any) -> nn.Module:
+def create_backbone_for(name: str, *, num_items: int, num_users: int, **kwargs: Any) -> Encoder:
     """``create_backbone`` for a data set: ``num_users`` is passed only to a factory that names it (Caser)."""
     entries = backbone_entries()
     if name in entries and "num_users" in inspect.signature(entries[name].factory).parameters:
@@ -308,7 +307,7 @@ def create_backbone_for(name: str, *, num_items: int, num_users: int, **kwargs: 
     return create_backbone(name, num_items=num_items, **kwargs)
 
 
-def create_objective(name: str, **kwargs: Any) -> nn.Module:
+def create_objective(name: str, **kwargs: Any) -> Objective:
     """Build the objective registered as ``name``; otherwise as ``create_backbone``."""
     return _create("objective", objective_entries(), name, kwargs)
 
@@ -342,7 +341,8 @@ def format_plugins_table(desc: dict[str, dict[str, dict[str, str | None]]], fail
     rows = [("KIND", "NAME", "PROVIDED BY", "DESCRIPTION")]
     for kind, entries in desc.items():
         for name, info in entries.items():
-            rows.append(({"losses": "loss"}.get(kind, kind.removesuffix("s")), name, info["distribution"] or f"plugin {info['plugin']}",
+            singular = {"losses": "loss"}.get(kind, kind.removesuffix("s"))
+            rows.append((singular, name, info["distribution"] or f"plugin {info['plugin']}",
                          info["description"] or ""))
     if len(rows) == 1:
         lines = ["no backbones, objectives or losses are registered"]

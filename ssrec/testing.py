@@ -24,20 +24,32 @@ target, a gradient that raises the target's score, determinism under a seed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
-from ssrec.io.checkpoint import load_checkpoint, rebuild_backbone, save_checkpoint
-from ssrec.training.composition import PretrainModel, StepContext, compose
-from ssrec.contracts import (ATTRIBUTES, BIDIRECTIONAL, CAUSAL, KNOWN_CAPABILITIES, KNOWN_FIELDS, PER_POSITION,
-                             Encoder, LossContext, NextItemLoss, Objective, sequence_summary, user_inputs)
+from ssrec.contracts import (
+    ATTRIBUTES,
+    BIDIRECTIONAL,
+    CAUSAL,
+    KNOWN_CAPABILITIES,
+    KNOWN_FIELDS,
+    PER_POSITION,
+    Encoder,
+    LossContext,
+    NextItemLoss,
+    Objective,
+    sequence_summary,
+    user_inputs,
+)
 from ssrec.data.dataset import SequenceDataset
-from ssrec.data.synthetic import make_synthetic
-from ssrec.plugins import create_backbone, create_backbone_for, create_loss, create_objective
 from ssrec.data.pretrain_data import PretrainData, pretrain_samples
 from ssrec.data.sampling import UserItemIndex
+from ssrec.data.synthetic import make_synthetic
+from ssrec.io.checkpoint import load_checkpoint, rebuild_backbone, save_checkpoint
+from ssrec.plugins import create_backbone, create_backbone_for, create_loss, create_objective
+from ssrec.training.composition import PretrainModel, StepContext, compose
 
 
 def _raises(error: type[BaseException], call: Any) -> str:
@@ -57,7 +69,7 @@ class BackboneContract:
     num_users: int = 4
     max_len: int = 8
 
-    def make_backbone(self) -> nn.Module:
+    def make_backbone(self) -> Encoder:
         torch.manual_seed(0)
         return create_backbone_for(self.backbone_name, num_items=self.num_items, num_users=self.num_users,
                                    max_len=self.max_len, **self.backbone_options)
@@ -69,7 +81,7 @@ class BackboneContract:
         x[2, : self.max_len - 1] = 0
         return x
 
-    def encode(self, backbone: nn.Module, items: torch.Tensor, causal: bool | None = None) -> torch.Tensor:
+    def encode(self, backbone: Encoder, items: torch.Tensor, causal: bool | None = None) -> torch.Tensor:
         """``backbone.encode`` in its causal mode where it has one, with user rows where it takes them."""
         if causal is None and CAUSAL in backbone.capabilities:
             causal = True
@@ -99,10 +111,12 @@ class BackboneContract:
         later = x.clone()
         later[:, -1] = later[:, -1] % self.num_items + 1  # change only the last item
         if CAUSAL in backbone.capabilities and PER_POSITION in backbone.capabilities:
-            torch.testing.assert_close(self.encode(backbone, later, True)[:, :-1], self.encode(backbone, x, True)[:, :-1],
+            torch.testing.assert_close(self.encode(backbone, later, True)[:, :-1],
+                                       self.encode(backbone, x, True)[:, :-1],
                                        rtol=0, atol=0, msg="a causal output depends on a later item")
         if BIDIRECTIONAL in backbone.capabilities:
-            assert not torch.allclose(self.encode(backbone, later, False)[0, 0], self.encode(backbone, x, False)[0, 0]), \
+            first = self.encode(backbone, later, False)[0, 0]
+            assert not torch.allclose(first, self.encode(backbone, x, False)[0, 0]), \
                 "declares bidirectional but position 0 ignores the last item"
         else:
             _raises(ValueError, lambda: self.encode(backbone, x, False))
@@ -131,7 +145,8 @@ class BackboneContract:
         backbone = self.make_backbone().eval()
         save_checkpoint(tmp_path / "backbone.pt", backbone, kind="finetuned")
         rebuilt = rebuild_backbone(load_checkpoint(tmp_path / "backbone.pt")).eval()
-        torch.testing.assert_close(self.encode(rebuilt, self.items()), self.encode(backbone, self.items()), rtol=0, atol=0)
+        torch.testing.assert_close(self.encode(rebuilt, self.items()), self.encode(backbone, self.items()),
+                                   rtol=0, atol=0)
 
 
 class ObjectiveContract:
@@ -141,14 +156,14 @@ class ObjectiveContract:
     objective_options: dict[str, Any] = {}
     backbone_name: str = "transformer"
 
-    def make_objective(self) -> nn.Module:
+    def make_objective(self) -> Objective:
         return create_objective(self.objective_name, **self.objective_options)
 
     def dataset(self, attributes: bool = True) -> SequenceDataset:
         data = make_synthetic(num_users=40, num_items=30, num_categories=4, max_len=12, seed=0)
         return data if attributes else SequenceDataset(data.name, data.items, data.offsets, data.num_items, data.users)
 
-    def compose(self, objective: nn.Module | None = None) -> tuple[PretrainModel, PretrainData]:
+    def compose(self, objective: Objective | None = None) -> tuple[PretrainModel, PretrainData]:
         dataset = self.dataset()
         torch.manual_seed(0)
         backbone = create_backbone(self.backbone_name, num_items=dataset.num_items, hidden_size=16, max_len=12)
@@ -159,7 +174,7 @@ class ObjectiveContract:
         batch = data.batch(torch.arange(0, data.num_samples, max(1, data.num_samples // 64)))
         items = batch.items.clone()
         step = StepContext(model.encoder, data, torch.Generator().manual_seed(seed), model.attribute_embeddings)
-        objective = next(iter(model.objectives.values()))
+        objective = cast(Objective, next(iter(model.objectives.values())))
         loss = objective.loss(batch, step)
         assert torch.equal(batch.items, items), "the objective modified the batch (corrupt a copy)"
         return loss, items

@@ -1,8 +1,8 @@
 """Data sets for sequential recommendation: the in-memory form, file readers and a synthetic default.
 
 ``SequenceDataset`` is what every reader returns (PAD = 0, items 1..N, MASK = N + 1, attribute ids from 1);
-``load_dataset`` picks the reader from the file suffix (``from_dataframe`` takes a pandas DataFrame); ``DataFormatError`` is the one error type for bad
-input and always names the file and line.
+``load_dataset`` picks the reader from the file suffix (``from_dataframe`` takes a pandas DataFrame);
+``DataFormatError`` is the one error type for bad input and always names the file and line.
 """
 from ssrec.data.dataset import PAD, ItemAttributes, SequenceDataset, from_sequences
 from ssrec.data.errors import DataFormatError

@@ -56,7 +56,7 @@ class ItemAttributes:
     @staticmethod
     def from_mapping(mapping: dict[int, list[int]] | dict[int, np.ndarray], num_items: int,
                      names: tuple[str, ...] | None = None,
-                     num_attributes: int | None = None) -> "ItemAttributes":
+                     num_attributes: int | None = None) -> ItemAttributes:
         """Build the CSR table from ``{item id: [attribute ids]}``; items absent from the mapping get none.
 
         Item ids must lie in 1..num_items and attribute ids be >= 1 (duplicates are merged); when
@@ -184,7 +184,7 @@ class SequenceDataset:
         return text
 
 
-def from_sequences(sequences: "list[list[int]] | list[np.ndarray]", *, num_items: int | None = None,
+def from_sequences(sequences: list[list[int]] | list[np.ndarray], *, num_items: int | None = None,
                    item_attributes: dict[int, list[int]] | None = None,
                    users: list[str] | None = None, name: str = "arrays") -> SequenceDataset:
     """Build a data set from in-memory sequences of item ids (1-based, time-ordered).

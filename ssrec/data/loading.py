@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.errors import DataFormatError
@@ -39,12 +40,13 @@ def load_dataset(data: str | Path, attributes: str | Path | None = None, *,
         raise DataFormatError(path, None, "no such file")
     if attributes is not None and not Path(attributes).exists():
         raise DataFormatError(attributes, None, "no such file")
-    options = {} if drop_short_users is None else {"drop_short_users": drop_short_users}
+    options: dict[str, Any] = {} if drop_short_users is None else {"drop_short_users": drop_short_users}
     suffix = path.suffix.lower()
     if suffix == ".txt":
         if attribute_fields is not None:
             raise ValueError("attribute_fields selects fields of a RecBole .item file; S3-Rec .txt data has none")
-        attributes = attributes if attributes is not None else _sibling(path.with_name(f"{path.stem}_item2attributes.json"))
+        if attributes is None:
+            attributes = _sibling(path.with_name(f"{path.stem}_item2attributes.json"))
         return read_s3rec(path, attributes, **options)
     if suffix == ".inter":
         attributes = attributes if attributes is not None else _sibling(path.with_suffix(".item"))

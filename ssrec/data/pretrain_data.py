@@ -60,14 +60,14 @@ class PretrainData:
     def lengths(self) -> torch.Tensor:
         return self.ends - self.starts
 
-    def to(self, device: torch.device | str) -> "PretrainData":
+    def to(self, device: torch.device | str) -> PretrainData:
         for name in ("attribute_table", "all_items", "starts", "ends", "users"):
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, value.to(device))
         return self
 
-    def batch(self, samples: torch.Tensor) -> "PretrainBatch":
+    def batch(self, samples: torch.Tensor) -> PretrainBatch:
         """The samples at indices ``samples`` (B,), left-padded to the longest of them: (B, L)."""
         starts, ends = self.starts[samples], self.ends[samples]
         width = int((ends - starts).max())

@@ -57,6 +57,7 @@ def read_recbole(inter_path: str | Path, item_path: str | Path | None = None, *,
         raise ValueError("attribute_fields needs an .item file (item_path)")
 
     def attributes(item_ids: dict[str, int], num_items: int) -> ItemAttributes | None:
+        assert item_path is not None  # only called where an .item file was given
         return _read_attributes(Path(item_path), item_ids, num_items, attribute_fields)
 
     inter_path = Path(inter_path)
@@ -130,6 +131,7 @@ def _timestamps(table: _Table, col: int) -> np.ndarray:
                 ok = False
             if not ok:
                 raise table.fail(k, f"{TIME_FIELD} {v!r} is not a finite number")
+    assert times is not None  # a value that is no finite float raised above
     return times
 
 

@@ -43,8 +43,8 @@ def read_s3rec(path: str | Path, attributes: str | Path | None = None, *, name: 
     Raises:
         DataFormatError: naming the file, the 1-based line and the problem: an empty line, a user without
             items, an item id that is not a positive integer, a repeated user id (both lines named), a user
-            with too few interactions, an item id far beyond the distinct ids; in the JSON file: invalid JSON, a key that is not an item id in 1..N,
-            a value that is not a list of positive integers.
+            with too few interactions, an item id far beyond the distinct ids; in the JSON file: invalid JSON,
+            a key that is not an item id in 1..N, a value that is not a list of positive integers.
     """
     path = Path(path)
     text = read_text(path)

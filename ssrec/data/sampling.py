@@ -25,7 +25,7 @@ class UserItemIndex:
         distinct = np.bincount(keys // self.stride, minlength=dataset.num_users)
         self.items_per_user = torch.from_numpy(distinct).to(device)  # (U,) distinct items per user
 
-    def to(self, device: torch.device | str) -> "UserItemIndex":
+    def to(self, device: torch.device | str) -> UserItemIndex:
         self.keys = self.keys.to(device)
         self.items_per_user = self.items_per_user.to(device)
         return self

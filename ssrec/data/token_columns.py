@@ -8,8 +8,8 @@ order, short users and the attribute ids, is done once, here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -138,7 +138,8 @@ def _first_appearance_codes(codes: np.ndarray) -> np.ndarray:
     return rank[inverse.reshape(-1)]
 
 
-def _drop_short_users(users: list[str], user_of_row: np.ndarray, drop: bool, rows: Rows) -> tuple[np.ndarray, list[str]]:
+def _drop_short_users(users: list[str], user_of_row: np.ndarray, drop: bool,
+                      rows: Rows) -> tuple[np.ndarray, list[str]]:
     """Mask of the rows to keep and the kept users, refusing or dropping users with too few rows."""
     counts = np.bincount(user_of_row, minlength=len(users))
     short = np.flatnonzero(counts < MIN_INTERACTIONS)
@@ -149,7 +150,7 @@ def _drop_short_users(users: list[str], user_of_row: np.ndarray, drop: bool, row
         first_row = int(np.argmax(user_of_row == u))
         raise rows.fail(first_row, f"user {users[u]!r} has {int(counts[u])} interactions; leave-one-out needs "
                    f"at least {MIN_INTERACTIONS} (drop_short_users=True drops such users)")
-    log.warning("%s: dropped %d users with fewer than %d interactions (first: %s)", rows.source or "<in-memory data>", len(short),
-                MIN_INTERACTIONS, ", ".join(users[int(u)] for u in short[:5]))
+    log.warning("%s: dropped %d users with fewer than %d interactions (first: %s)", rows.source or "<in-memory data>",
+                len(short), MIN_INTERACTIONS, ", ".join(users[int(u)] for u in short[:5]))
     keep_user = counts >= MIN_INTERACTIONS
     return keep_user[user_of_row], [u for u, k in zip(users, keep_user) if k]

@@ -29,6 +29,7 @@ class RankingProtocol:
             object.__setattr__(self, "valid_metric", VALID_METRIC[self.name])
 
     @classmethod
-    def named(cls, name: str, negatives: torch.Tensor | None = None, valid_metric: str | None = None) -> RankingProtocol:
+    def named(cls, name: str, negatives: torch.Tensor | None = None,
+              valid_metric: str | None = None) -> RankingProtocol:
         """The protocol ``name`` ("full" ignores ``negatives``)."""
         return cls(name, negatives if name == "sampled" else None, valid_metric or "")  # type: ignore[arg-type]

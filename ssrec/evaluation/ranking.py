@@ -14,16 +14,16 @@ Under ``torchrun`` each process scores its own chunks of users and the ranks are
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from ssrec.contracts import Encoder, sequence_summary
 from ssrec.data.batching import trim_leading_padding
-from ssrec.contracts import sequence_summary
 from ssrec.data.split import LeaveOneOut, Split
-from ssrec.evaluation.protocol import RankingProtocol
 from ssrec.distributed import all_reduce_sum, owns
+from ssrec.evaluation.protocol import RankingProtocol
 from ssrec.progress import progress
 
 #: (left-padded inputs (B, L), user rows (B,)) -> scores of every item id (B, N + 2)
@@ -44,7 +44,7 @@ def metrics_from_ranks(ranks: torch.Tensor) -> dict[str, float]:
     return out
 
 
-def encoder_scorer(encoder: torch.nn.Module) -> Scorer:
+def encoder_scorer(encoder: Encoder) -> Scorer:
     """Score every item id as h_last . e_i, h_last = the causal output at the last position."""
     def score(inputs: torch.Tensor, users: torch.Tensor) -> torch.Tensor:
         h = sequence_summary(encoder, inputs, causal=True, users=users)  # (B, H)

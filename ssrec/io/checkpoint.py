@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
+from ssrec.contracts import Encoder
 from ssrec.io.atomic import atomic_write
 
 FORMAT = "ssrec-checkpoint"
@@ -67,16 +67,18 @@ def save_payload(path: str | Path, payload: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: torch.save(body, tmp))
 
 
-def save_checkpoint(path: str | Path, encoder: nn.Module, *, kind: str, **extra: Any) -> None:
+def save_checkpoint(path: str | Path, encoder: Encoder, *, kind: str, **extra: Any) -> None:
     """Save ``encoder`` (its registered name, spec and weights) plus ``extra`` entries, atomically."""
     save_payload(path, {
         "kind": kind,
-        "backbone": {"name": encoder.name, "spec": dict(encoder.spec), "architecture": type(encoder).__name__},
+        "backbone": {"name": encoder.name, "spec": dict(encoder.spec),
+                     "architecture": type(encoder).__name__},
         "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()}, **extra})
 
 
 def read_torch_file(path: Path) -> Any:
-    """``torch.load`` of a file (tensors on CPU, weights only); a missing or unreadable file raises ``CheckpointError``."""
+    """``torch.load`` of a file (tensors on CPU, weights only); a missing or unreadable file raises
+    ``CheckpointError``."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
@@ -122,7 +124,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def rebuild_backbone(payload: dict[str, Any]) -> nn.Module:
+def rebuild_backbone(payload: dict[str, Any]) -> Encoder:
     """Recreate the encoder a checkpoint describes and load its weights."""
     from ssrec.plugins import create_backbone
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ssrec.contracts import Encoder
 from ssrec.io.checkpoint import CheckpointError, read_torch_file, save_checkpoint
 from ssrec.plugins import create_backbone
 
@@ -64,7 +65,8 @@ def ssrec_name(released: str) -> str | None:
     return None
 
 
-def convert_released_state(state: dict[str, torch.Tensor], source: str, num_heads: int = 2) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+def convert_released_state(state: dict[str, torch.Tensor], source: str,
+                           num_heads: int = 2) -> tuple[Encoder, dict[str, torch.Tensor]]:
     """Build the ``transformer`` backbone holding a released state dict's encoder; return it and the heads."""
     if "item_embeddings.weight" not in state or "position_embeddings.weight" not in state:
         raise CheckpointError(f"{source}: not an S3-Rec release checkpoint (no item_embeddings/position_embeddings)")
@@ -72,7 +74,8 @@ def convert_released_state(state: dict[str, torch.Tensor], source: str, num_head
     layers = 1 + max((int(m.group(1)) for k in state if (m := _LAYER.match(k))), default=-1)
     inner = state["item_encoder.layer.0.intermediate.dense_1.weight"].shape[0] if layers else 4 * hidden
     encoder = create_backbone("transformer", num_items=items - 2, hidden_size=hidden, num_layers=layers,
-                              num_heads=num_heads, inner_size=inner, max_len=state["position_embeddings.weight"].shape[0])
+                              num_heads=num_heads, inner_size=inner,
+                              max_len=state["position_embeddings.weight"].shape[0])
     own = encoder.state_dict()
     mapped: dict[str, torch.Tensor] = {}
     unknown = []
@@ -83,7 +86,8 @@ def convert_released_state(state: dict[str, torch.Tensor], source: str, num_head
                 unknown.append(name)
             continue
         if own[target].shape != tensor.shape:
-            raise CheckpointError(f"{source}: {name} has shape {tuple(tensor.shape)}, expected {tuple(own[target].shape)}")
+            raise CheckpointError(f"{source}: {name} has shape {tuple(tensor.shape)}, "
+                                  f"expected {tuple(own[target].shape)}")
         mapped[target] = tensor
     missing = sorted(set(own) - set(mapped))
     if missing or unknown:
@@ -99,10 +103,11 @@ def import_released_checkpoint(src: str | Path, dst: str | Path, num_heads: int 
     if not isinstance(state, dict):
         raise CheckpointError(f"{src}: expected a state dict, found {type(state).__name__}")
     encoder, heads = convert_released_state(state, str(src), num_heads)
-    summary = {"source": str(src), "num_items": encoder.num_items, "tensors": len(state),
+    num_items = encoder.item_embeddings.num_embeddings - 2
+    summary = {"source": str(src), "num_items": num_items, "tensors": len(state),
                "encoder_tensors": len(encoder.state_dict()), "heads": sorted(heads)}
     save_checkpoint(dst, encoder, kind="pretrained", released_heads=heads, imported_from=summary,
-                    dataset={"num_items": encoder.num_items})
-    log.info("imported %s: transformer over %d items, %d encoder tensors, heads %s", src, encoder.num_items,
-             summary["encoder_tensors"], ", ".join(summary["heads"]))
+                    dataset={"num_items": num_items})
+    log.info("imported %s: transformer over %d items, %d encoder tensors, heads %s", src, num_items,
+             summary["encoder_tensors"], ", ".join(sorted(heads)))
     return summary

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
 
+from ssrec.contracts import Encoder
 from ssrec.io.checkpoint import CheckpointError
 
 ITEM_EMBEDDINGS = "item_embeddings"
@@ -47,7 +47,8 @@ class TransferReport:
     kept: list[str] = field(default_factory=list)  # target tensors the checkpoint does not cover (initialised)
 
     def summary(self) -> str:
-        loaded = ", ".join(f"{role} ({len(names)} tensor{'s' * (len(names) != 1)})" for role, names in self.loaded.items())
+        loaded = ", ".join(f"{role} ({len(names)} tensor{'s' * (len(names) != 1)})"
+                           for role, names in self.loaded.items())
         text = f"loaded {loaded or 'nothing'}"
         if self.skipped:
             reasons = sorted(set(self.skipped.values()))
@@ -71,7 +72,7 @@ def source_architecture(payload: dict[str, Any]) -> str:
         return type(create_backbone(backbone["name"], **backbone["spec"])).__name__
 
 
-def transfer_weights(target: nn.Module, payload: dict[str, Any]) -> TransferReport:
+def transfer_weights(target: Encoder, payload: dict[str, Any]) -> TransferReport:
     """Load ``payload`` (an ssrec checkpoint) into ``target`` by role (see the module docstring)."""
     source_arch, target_arch = source_architecture(payload), type(target).__name__
     same = source_arch == target_arch

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +36,8 @@ AttentionFn = Callable[..., torch.Tensor]
 
 
 def attention_mask(items: torch.Tensor, *, causal: bool) -> torch.Tensor:
-    """Boolean mask (B, 1, L, L) for left-padded ``items`` (B, L): key padding, optionally causal, self always allowed."""
+    """Boolean mask (B, 1, L, L) for left-padded ``items`` (B, L): key padding, optionally causal, self always
+    allowed."""
     B, L = items.shape
     allowed = (items != 0)[:, None, None, :].expand(B, 1, L, L)  # (B, 1, L, L): key is a real item
     if causal:
@@ -62,7 +64,7 @@ def sdpa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
 
 
-def block_mask_from(mask: torch.Tensor, batch: int, query_len: int, key_len: int) -> "BlockMask":
+def block_mask_from(mask: torch.Tensor, batch: int, query_len: int, key_len: int) -> BlockMask:
     """FlexAttention's block mask equal to the boolean ``mask`` (broadcastable to (batch, 1, Lq, Lk)).
 
     The last mask converted is remembered (with its block mask, which holds it anyway): the layers of one

@@ -11,17 +11,29 @@ says why, never epochs later.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import torch
 from torch import nn
 
-from ssrec.contracts import (ATTRIBUTES, INITIALIZER_RANGE, KNOWN_FIELDS, MemoKey, ObjectiveContext, require_capabilities,
-                             require_fields, sequence_summary, user_inputs)
+from ssrec.contracts import (
+    ATTRIBUTES,
+    INITIALIZER_RANGE,
+    KNOWN_FIELDS,
+    Encoder,
+    MemoKey,
+    Objective,
+    ObjectiveContext,
+    require_capabilities,
+    require_fields,
+    sequence_summary,
+    user_inputs,
+)
 from ssrec.data.corruption import MaskedItems, mask_items
 from ssrec.data.dataset import SequenceDataset
-from ssrec.plugins import create_objective
 from ssrec.data.pretrain_data import PretrainBatch, PretrainData
+from ssrec.plugins import create_objective
 
 
 def masked_view_key(ratio: float) -> MemoKey:
@@ -37,7 +49,7 @@ class StepContext:
     masked view, as S3-Rec does.
     """
 
-    def __init__(self, encoder: nn.Module, data: PretrainData, generator: torch.Generator,
+    def __init__(self, encoder: Encoder, data: PretrainData, generator: torch.Generator,
                  attribute_embeddings: nn.Embedding | None) -> None:
         self.encoder = encoder
         self.data = data
@@ -79,11 +91,14 @@ class PretrainModel(nn.Module):
     objective needs attributes; all of them share it (S3-Rec's AAP and MAP score the same table).
     """
 
-    def __init__(self, encoder: nn.Module, objectives: Sequence[nn.Module], weights: Sequence[float],
+    encoder: Encoder
+    objectives: nn.ModuleDict
+
+    def __init__(self, encoder: Encoder, objectives: Sequence[Objective], weights: Sequence[float],
                  num_attributes: int) -> None:
         super().__init__()
         self.encoder = encoder
-        self.objectives = nn.ModuleDict({o.name: o for o in objectives})
+        self.objectives = nn.ModuleDict({o.name: cast(nn.Module, o) for o in objectives})  # objectives are modules
         self.weights = dict(zip(self.objectives, (float(w) for w in weights)))
         self.attribute_embeddings: nn.Embedding | None = None
         if any(ATTRIBUTES in o.fields for o in objectives):
@@ -93,16 +108,19 @@ class PretrainModel(nn.Module):
     def forward(self, batch: PretrainBatch, data: PretrainData,
                 generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         step = StepContext(self.encoder, data, generator, self.attribute_embeddings)
-        parts = {name: objective.loss(batch, step) for name, objective in self.objectives.items()}
-        total = sum(self.weights[name] * loss for name, loss in parts.items())
+        parts = {name: cast(Objective, objective).loss(batch, step) for name, objective in self.objectives.items()}
+        weighted = [self.weights[name] * loss for name, loss in parts.items()]
+        total = weighted[0]
+        for term in weighted[1:]:  # the release's order of additions
+            total = total + term
         return total, parts
 
 
-def _objective(spec: str | nn.Module) -> nn.Module:
+def _objective(spec: str | Objective) -> Objective:
     return create_objective(spec) if isinstance(spec, str) else spec
 
 
-def compose(encoder: nn.Module, objectives: Sequence[str | nn.Module] | Mapping[str, float],
+def compose(encoder: Encoder, objectives: Sequence[str | Objective] | Mapping[str, float],
             dataset: SequenceDataset, *, weights: Mapping[str, float] | None = None) -> PretrainModel:
     """Compose ``encoder`` with ``objectives`` for pre-training on ``dataset``.
 

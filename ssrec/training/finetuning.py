@@ -21,18 +21,26 @@ import torch
 from torch import nn
 
 from ssrec import distributed
+from ssrec.contracts import (
+    CAUSAL,
+    PER_POSITION,
+    Encoder,
+    LossContext,
+    NextItemLoss,
+    require_capabilities,
+    sequence_summary,
+    user_inputs,
+)
 from ssrec.data.batching import trim_leading_padding
-from ssrec.contracts import (CAUSAL, PER_POSITION, LossContext, NextItemLoss, require_capabilities, sequence_summary,
-                             user_inputs)
+from ssrec.data.sampling import UserItemIndex
 from ssrec.data.split import LeaveOneOut
 from ssrec.evaluation.protocol import VALID_METRIC, ProtocolName, RankingProtocol
 from ssrec.evaluation.ranking import encoder_scorer, evaluate
-from ssrec.training.optim import adam
-from ssrec.training.precision import autocast, check_precision
 from ssrec.plugins import create_loss
 from ssrec.progress import progress
 from ssrec.training.loop import EpochCallback, LoopPlumbing
-from ssrec.data.sampling import UserItemIndex
+from ssrec.training.optim import adam
+from ssrec.training.precision import autocast, check_precision
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +82,7 @@ def resume_identity(config: FinetuneConfig, run: dict[str, Any] | None = None) -
     return {"finetune": {k: v for k, v in vars(config).items() if k != "epochs"}, "run": dict(run or {})}
 
 
-def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
+def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
              negatives: torch.Tensor | None = None,
              on_epoch_end: EpochCallback | None = None, *,
              out: Path | None = None, run_identity: dict[str, Any] | None = None,
@@ -120,7 +128,8 @@ def finetune(encoder: nn.Module, split: LeaveOneOut, config: FinetuneConfig,
         epoch = loop.resume(resume_from, encoder, optimizer)
         kept = resume_from["bookkeeping"]
         stopped, history = kept["stopped"], list(kept["history"])
-        best, best_epoch, best_state, best_valid = kept["best"], kept["best_epoch"], kept["best_state"], kept["best_valid"]
+        best, best_epoch = kept["best"], kept["best_epoch"]
+        best_state, best_valid = kept["best_state"], kept["best_valid"]
         log.info("resuming fine-tuning after epoch %d (best %s %.4f at epoch %d%s)", epoch, metric, best, best_epoch,
                  ", early-stopped" if stopped else "")
     while not stopped and epoch < config.epochs:
@@ -181,7 +190,9 @@ def build_loss(config: FinetuneConfig, split: LeaveOneOut, device: torch.device)
 class FinetuneStep(nn.Module):
     """The fine-tuning loss of one batch as a module: what ``DistributedDataParallel`` wraps."""
 
-    def __init__(self, encoder: nn.Module, loss_fn: NextItemLoss) -> None:
+    encoder: Encoder
+
+    def __init__(self, encoder: Encoder, loss_fn: NextItemLoss) -> None:
         super().__init__()
         self.encoder, self.loss_fn = encoder, loss_fn
         self.per_position = PER_POSITION in encoder.capabilities

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from ssrec import distributed
+from ssrec.contracts import Encoder
 from ssrec.data.batching import POOL_BATCHES, bucketed_batches
 from ssrec.io.checkpoint import save_checkpoint
 from ssrec.plugins import notify_epoch_end
@@ -50,7 +52,7 @@ class LoopPlumbing:
         self.streams = {step_stream: self.generator, "shuffle": self.shuffle}
         self.writes = out is not None and distributed.is_main()
 
-    def resume(self, state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
+    def resume(self, state: dict[str, Any], model: nn.Module | Encoder, optimizer: torch.optim.Optimizer) -> int:
         """Load a training state's weights, optimizer and random streams; the epoch it was saved after."""
         restore(state, model, optimizer, self.streams)
         epoch = int(state["epoch"])
@@ -77,14 +79,15 @@ class LoopPlumbing:
             if on_epoch_end is not None:
                 on_epoch_end(epoch, logs)
 
-    def save_state(self, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer, **bookkeeping: Any) -> None:
+    def save_state(self, epoch: int, model: nn.Module | Encoder, optimizer: torch.optim.Optimizer,
+                   **bookkeeping: Any) -> None:
         """Write ``out/STAGE-state.pt`` for the end of ``epoch`` (nothing without a run folder)."""
         if self.writes:
             assert self.out is not None
             save_training_state(self.out, self.stage, epoch=epoch, identity=self.identity, model=model,
                                 optimizer=optimizer, generators=self.streams, **bookkeeping)
 
-    def save_checkpoint(self, name: str, encoder: nn.Module, kind: str, **extra: Any) -> None:
+    def save_checkpoint(self, name: str, encoder: Encoder, kind: str, **extra: Any) -> None:
         """Write the checkpoint ``out/NAME`` of ``encoder`` with ``extra`` entries (nothing without a run folder)."""
         if self.writes:
             assert self.out is not None

@@ -6,7 +6,7 @@ Adam update of the item table is a fixed cost of every step). torch has it for C
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

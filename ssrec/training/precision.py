@@ -8,7 +8,6 @@ optimizer state stay fp32, so no loss scaling is needed. Evaluation always runs 
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
 
 import torch
 
@@ -22,7 +21,7 @@ def check_precision(precision: str) -> str:
     return precision
 
 
-def autocast(device: torch.device, precision: str) -> ContextManager[None]:
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[None]:
     """The context a training forward pass runs in on ``device`` at ``precision``."""
     if check_precision(precision) == "fp32":
         return contextlib.nullcontext()

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from ssrec import distributed
-from ssrec.training.composition import PretrainModel
-from ssrec.training.optim import adam
-from ssrec.training.precision import autocast, check_precision
 from ssrec.data.pretrain_data import PretrainData
 from ssrec.progress import progress
+from ssrec.training.composition import PretrainModel
 from ssrec.training.loop import LoopPlumbing
+from ssrec.training.optim import adam
+from ssrec.training.precision import autocast, check_precision
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +94,16 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     extra = dict(checkpoint_extra or {})
-    epoch = 0
+    done = 0
     if resume_from is not None:
-        epoch, history = loop.resume(resume_from, model, optimizer), list(resume_from["bookkeeping"]["history"])
-        if epoch > config.epochs:
-            raise ValueError(f"cannot resume: the run already pre-trained {epoch} epochs, more than the "
+        done, history = loop.resume(resume_from, model, optimizer), list(resume_from["bookkeeping"]["history"])
+        if done > config.epochs:
+            raise ValueError(f"cannot resume: the run already pre-trained {done} epochs, more than the "
                              f"{config.epochs} asked for")
-        log.info("resuming pre-training after epoch %d of %d", epoch, config.epochs)
+        log.info("resuming pre-training after epoch %d of %d", done, config.epochs)
     kept = "checkpoints written so far are kept"
-    for epoch in range(epoch + 1, config.epochs + 1):
+    epoch = done
+    for epoch in range(done + 1, config.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         sums: dict[str, torch.Tensor] = {}
@@ -132,6 +134,7 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
             loop.save_checkpoint(f"pretrained-epoch-{epoch}.pt", model.encoder, "pretrained",
                                  **pretrained_payload(model, config, epoch, extra))
         loop.save_state(epoch, model, optimizer, history=history)
-    loop.save_checkpoint("pretrained.pt", model.encoder, "pretrained", **pretrained_payload(model, config, epoch, extra))
+    loop.save_checkpoint("pretrained.pt", model.encoder, "pretrained",
+                         **pretrained_payload(model, config, epoch, extra))
     model.eval()
     return PretrainResult(epoch, time.perf_counter() - start, history)

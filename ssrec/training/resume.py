@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ssrec.contracts import Encoder
 from ssrec.io.checkpoint import CheckpointError, load_payload, save_payload
 
 KIND = "training-state"
@@ -45,7 +46,7 @@ def restore_rng(states: dict[str, torch.Tensor], generators: dict[str, torch.Gen
             torch.cuda.set_rng_state(s, int(key.split(":")[1]))
 
 
-def save_training_state(out: Path, stage: str, *, epoch: int, identity: dict[str, Any], model: nn.Module,
+def save_training_state(out: Path, stage: str, *, epoch: int, identity: dict[str, Any], model: nn.Module | Encoder,
                         optimizer: torch.optim.Optimizer, generators: dict[str, torch.Generator],
                         **bookkeeping: Any) -> None:
     """Write ``out/STAGE-state.pt`` for the end of ``epoch``."""
@@ -72,7 +73,7 @@ def load_training_state(out: Path, stage: str, identity: dict[str, Any]) -> dict
     return state
 
 
-def restore(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+def restore(state: dict[str, Any], model: nn.Module | Encoder, optimizer: torch.optim.Optimizer,
             generators: dict[str, torch.Generator]) -> None:
     """Load a training state's weights, optimizer state and random states into a freshly built loop."""
     model.load_state_dict(state["model"])
