@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import torch
 
+from ssrec.contracts import LossContext
+from ssrec.data.sampling import UserItemIndex
+
 DISTRIBUTIONS = ("uniform", "popularity")
 
 
@@ -10,6 +13,36 @@ def target_positions(hidden: torch.Tensor, targets: torch.Tensor) -> tuple[torch
     """The hidden states (T, H) and target ids (T,) of the positions with a target, and that mask (B, L)."""
     is_target = targets > 0  # (B, L)
     return hidden[is_target], targets[is_target], is_target
+
+
+def one_negative_scores(index: UserItemIndex, hidden: torch.Tensor, targets: torch.Tensor, users: torch.Tensor,
+                        item_table: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores (T,) of every target and of ONE negative per target position, drawn uniformly from the items the
+    position's user never interacted with (the released sampler)."""
+    negatives = index.sample(users, (targets.shape[1],), generator)  # (B, L)
+    h, pos_ids, is_target = target_positions(hidden, targets)  # (T, H), (T,)
+    pos = (h * item_table[pos_ids]).sum(-1)  # (T,)
+    neg = (h * item_table[negatives[is_target]]).sum(-1)  # (T,)
+    return pos, neg
+
+
+class OneNegativeLoss:
+    """A loss of each target's score against ONE sampled negative's (``one_negative_scores``); subclasses give
+    ``name`` and ``pair_loss``, the mean over target positions of a function of the two scores."""
+
+    name = ""
+    spec: dict[str, object] = {}  # no options
+
+    def setup(self, context: LossContext) -> None:
+        self.index = context.index
+
+    def pair_loss(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, hidden: torch.Tensor, targets: torch.Tensor, users: torch.Tensor,
+                 item_table: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        pos, neg = one_negative_scores(self.index, hidden, targets, users, item_table, generator)  # (T,), (T,)
+        return self.pair_loss(pos, neg)
 
 
 def check_negatives(num_negatives: int, distribution: str, who: str) -> None:
