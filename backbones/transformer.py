@@ -10,6 +10,7 @@ Every Linear and Embedding is initialised N(0, 0.02), biases 0, LayerNorm weight
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -177,3 +178,6 @@ def sasrec(num_items: int, **kwargs: Any) -> Transformer:
     kwargs.setdefault("causal", True)
     kwargs.setdefault("allow_bidirectional", False)
     return Transformer(num_items, **kwargs)
+
+
+sasrec.__signature__ = inspect.signature(Transformer)  # type: ignore[attr-defined]  # its options are the Transformer's

@@ -284,7 +284,12 @@ def _create(kind: str, entries: dict[str, PluginEntry], name: str, kwargs: dict[
         raise ValueError(f"{kind} {name!r}: {exc}; its options: {_options(factory)}") from None
     except ValueError:  # a factory without a signature (a builtin): let the call say it
         pass
-    module = factory(**kwargs)
+    try:
+        module = factory(**kwargs)
+    except TypeError as exc:  # a factory taking **kwargs passed an unknown option on
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        raise ValueError(f"{kind} {name!r}: {exc}") from None
     if not hasattr(module, "name"):
         module.name = name
     return module

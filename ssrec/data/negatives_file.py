@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ssrec.atomic import atomic_write_text
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.errors import DataFormatError
 from ssrec.data.text_file import read_text, text_lines
-from ssrec.io.atomic import atomic_write_text
 
 
 def read_negatives(path: str | Path, dataset: SequenceDataset, *, count: int = 99) -> np.ndarray:

@@ -1,1 +1,1 @@
-"""Files of models: atomic writes, verified checkpoints, weight transfer, the S3-Rec authors' checkpoints."""
+"""Files of models: verified checkpoints, weight transfer, the S3-Rec authors' checkpoints."""

@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
+from ssrec.atomic import atomic_write
 from ssrec.contracts import Encoder
-from ssrec.io.atomic import atomic_write
 
 FORMAT = "ssrec-checkpoint"
 VERSION = 2

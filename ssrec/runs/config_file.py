@@ -39,7 +39,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, as a package
     import tomli as tomllib
 
-from ssrec.io.atomic import atomic_write_text
+from ssrec.atomic import atomic_write_text
 from ssrec.runs.spec import RunSpec, SpecError, spec_from_dict, spec_to_dict
 
 #: options that say how to run, not what: refused in a file

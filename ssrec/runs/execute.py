@@ -162,8 +162,8 @@ def pretrain_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
     log.info("pre-training %s with %s on %s: %d samples per epoch, %d epochs, device %s", spec.backbone.name,
              ", ".join(f"{n} x{w:g}" for n, w in model.weights.items()), dataset.name, data.num_samples, stage.epochs,
              device)
-    settings = {**_settings(spec, encoder),
-                "objectives": {o.name: {"weight": model.weights[o.name], "options": o.options} for o in stage.objectives}}
+    objective_records = {o.name: {"weight": model.weights[o.name], "options": o.options} for o in stage.objectives}
+    settings = {**_settings(spec, encoder), "objectives": objective_records}
     extra = {"config": settings, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec)}
     state = _saved_state(out, "pretrain", reuse, pretrain_identity(config, extra))
     result = pretrain(model, data, config, out=out, checkpoint_extra=extra, resume_from=state,
@@ -282,7 +282,7 @@ def run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE) -> RunOutcome:
                                    finetune=dataclasses.replace(spec.finetune, init=str(pretrained.checkpoint)))
     tuned = finetune_run(spec, out, reuse, command=None if pretrained else "run", dataset=dataset)
     sampled, _ = protocol_for(ProtocolSpec("sampled"), spec.seed, dataset)
+    scorers = (("popularity", popularity_scorer(tuned.split)), (label, encoder_scorer(tuned.encoder)))
     rows = [(model, str(protocol.name), evaluate(scorer, tuned.split, "test", protocol))
-            for protocol in (RankingProtocol.named("full"), sampled)
-            for model, scorer in (("popularity", popularity_scorer(tuned.split)), (label, encoder_scorer(tuned.encoder)))]
+            for protocol in (RankingProtocol.named("full"), sampled) for model, scorer in scorers]
     return RunOutcome(tuned, pretrained, rows, dataset)

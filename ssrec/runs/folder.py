@@ -6,7 +6,7 @@
     DIR/log.jsonl                                                                   one line per epoch, both stages
 
 A folder holding any file of a stage is never overwritten unless asked (``overwrite``), or continued
-(``resume``). Every file goes through ``ssrec.io.atomic``. Under ``torchrun`` only rank 0 writes.
+(``resume``). Every file goes through ``ssrec.atomic``. Under ``torchrun`` only rank 0 writes.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ssrec import distributed
-from ssrec.io.atomic import atomic_write_text
+from ssrec.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 

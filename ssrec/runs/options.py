@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ssrec.runs.spec import ObjectiveSpec
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ssrec.io.atomic import atomic_write
+from ssrec.atomic import atomic_write
 from ssrec.data.errors import DataFormatError
 from ssrec.extras import require
 

@@ -1,0 +1,42 @@
+"""The run functions: a spec run from Python writes what the command writes, readable by others, and repeats."""
+from __future__ import annotations
+
+import stat
+
+from ssrec.runs import execute
+from ssrec.runs.config_file import read_config
+from ssrec.runs.folder import Reuse
+from ssrec.runs.spec import BackboneSpec, DataSpec, FinetuneSpec, ProtocolSpec, RunSpec
+
+
+def test_a_finetune_spec_writes_its_folder_and_its_checkpoint_evaluates_the_same(tmp_path, data_file):
+    spec = RunSpec(data=DataSpec(str(data_file), max_len=10), backbone=BackboneSpec("sasrec", {"hidden_size": 16}),
+                   finetune=FinetuneSpec(epochs=2, loss="sampled-softmax", loss_options={"num_negatives": 8}),
+                   protocol=ProtocolSpec("full"), seed=3, device="cpu")
+    out = tmp_path / "run"
+    outcome = execute.finetune_run(spec, out)
+    assert sorted(p.name for p in out.iterdir()) == ["finetune-config.toml", "finetune-state.pt", "log.jsonl",
+                                                      "metrics.json", "model.pt"]
+    for name in ("metrics.json", "model.pt", "finetune-config.toml"):
+        assert stat.S_IMODE((out / name).stat().st_mode) & 0o044 == 0o044, f"{name} is not readable by others"
+    assert read_config(out / "finetune-config.toml", "finetune") == (spec, {})
+    assert outcome.record["config"]["finetune"]["loss_options"] == {"num_negatives": 8}
+    assert execute.evaluate_checkpoint(out / "model.pt", spec)["metrics"] == outcome.result.test_metrics
+    again = execute.finetune_run(spec, out, Reuse.OVERWRITE)
+    assert again.result.test_metrics == outcome.result.test_metrics, "the same spec gives the same run"
+
+
+def test_a_torn_last_log_line_is_dropped_and_a_damaged_one_is_named(tmp_path, caplog):
+    import pytest
+
+    from ssrec.runs.folder import EpochLog, read_log
+
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"stage": "finetune", "epoch": 1}\n{"stage": "finetune", "ep')  # killed mid-write
+    assert read_log(log) == [{"stage": "finetune", "epoch": 1}]
+    assert "log.jsonl:2: a torn last line" in caplog.text
+    EpochLog(tmp_path, "finetune", keep_through=1)(2, {"loss": 0.5})  # a resume rewrites the log whole
+    assert [e["epoch"] for e in read_log(log)] == [1, 2]
+    log.write_text('{"stage": "finetune", "ep\n{"stage": "finetune", "epoch": 2}\n')
+    with pytest.raises(ValueError, match=r"log.jsonl:1: not a JSON line"):
+        read_log(log)
