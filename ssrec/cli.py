@@ -27,6 +27,7 @@ from ssrec.runs.folder import reuse_of
 from ssrec.runs.options import objectives_from_options, option_pairs
 from ssrec.runs.report import format_table, pretrain_summary
 from ssrec.runs.spec import METRICS, PROTOCOLS, PretrainSpec, ProtocolSpec, RunSpec, SpecError, default_spec
+from ssrec.threads import use_threads
 from ssrec.training.precision import PRECISIONS
 
 log = logging.getLogger("ssrec")
@@ -135,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ssrec {ssrec.__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and results")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: OMP_NUM_THREADS, else the CPUs "
+                        "this process may use, shared by torchrun's local ranks); two jobs on the same cores slow "
+                        "each other down many times over")
     sub = parser.add_subparsers(dest="command", required=True)
     commands: dict[str, Callable[..., None]] = {"plugins": cmd_plugins, "pretrain": cmd_pretrain,
                                                 "finetune": cmd_finetune, "evaluate": cmd_evaluate, "run": cmd_run,
@@ -247,7 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, **log_format)  # type: ignore[arg-type]
     bars_before = progress.enable(not args.quiet)  # for this command only: main() may be called again in-process
+    threads_before = None
     try:
+        threads_before = use_threads(args.threads)
         if spec is not None:
             device = distributed.init_from_environment(execute.resolve_device(spec.device))
             spec = dataclasses.replace(spec, device=device)
@@ -261,4 +267,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         progress.enable(bars_before)
+        if threads_before is not None:
+            use_threads(threads_before)
         distributed.shutdown()

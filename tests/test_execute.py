@@ -40,3 +40,42 @@ def test_a_torn_last_log_line_is_dropped_and_a_damaged_one_is_named(tmp_path, ca
     log.write_text('{"stage": "finetune", "ep\n{"stage": "finetune", "epoch": 2}\n')
     with pytest.raises(ValueError, match=r"log.jsonl:1: not a JSON line"):
         read_log(log)
+
+
+def test_a_folder_in_use_is_refused_and_a_dead_owners_lock_is_free(tmp_path):
+    import subprocess
+    import sys
+
+    import pytest
+
+    from ssrec.runs.folder import LOCK_NAME, owned
+
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+                               "from ssrec.runs.folder import owned\n"
+                               f"with owned(Path({str(out)!r})):\n    print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(FileExistsError, match=rf"{out} is in use by a running ssrec run \(pid {holder.pid} on "):
+            with owned(out):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / LOCK_NAME).exists(), "a killed owner leaves its lock file"
+    with owned(out):  # the owner died: its lock died with it
+        with owned(out):  # and a run holds its folder again for a nested stage
+            (out / "model.pt").write_text("x")
+    assert not (out / LOCK_NAME).exists() and (out / "model.pt").exists(), "a finished run removes its lock file"
+
+
+def test_a_refused_run_leaves_no_folder(tmp_path):
+    import pytest
+
+    from ssrec.runs.folder import owned
+
+    with pytest.raises(ValueError):
+        with owned(tmp_path / "never"):
+            raise ValueError("refused before writing anything")
+    assert not (tmp_path / "never").exists()

@@ -33,7 +33,7 @@ from ssrec.io.checkpoint import CheckpointError, load_checkpoint, rebuild_backbo
 from ssrec.io.transfer import transfer_weights
 from ssrec.plugins import create_backbone_for, create_loss, create_objective
 from ssrec.runs.config_file import write_config
-from ssrec.runs.folder import Reuse, check_folder, config_name, epoch_log, write_json
+from ssrec.runs.folder import Reuse, check_folder, config_name, epoch_log, owned, write_json
 from ssrec.runs.spec import DataSpec, ProtocolSpec, RunSpec, spec_to_dict
 from ssrec.training.composition import compose
 from ssrec.training.finetuning import FinetuneConfig, FinetuneResult, finetune
@@ -113,9 +113,9 @@ def _settings(spec: RunSpec, encoder: Encoder) -> dict[str, Any]:
 
 
 def _prepare(spec: RunSpec, out: Path, stage: str, reuse: Reuse, command: str | None) -> None:
-    """Check and make the run folder; write the spec into it as ``command``'s config (None: leave it)."""
+    """Check the run folder (owned by this run, see ``owned``); write the spec into it as ``command``'s config
+    (None: leave it)."""
     check_folder(out, stage, reuse)
-    out.mkdir(parents=True, exist_ok=True)
     if command is not None and distributed.is_main() and reuse is not Reuse.RESUME:
         write_config(out / config_name(command), spec, command)
 
@@ -154,27 +154,31 @@ def pretrain_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
     objectives = [create_objective(o.name, **o.options) for o in stage.objectives]
     weights = {o.name: o.weight for o in stage.objectives if o.weight is not None}
     model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
-    _prepare(spec, out, "pretrain", reuse, command)
-    data = pretrain_samples(dataset, spec.data.max_len)
-    config = PretrainConfig(epochs=stage.epochs, batch_size=stage.batch_size, lr=stage.lr,
-                            weight_decay=stage.weight_decay, seed=spec.seed, device=device, bucketing=stage.bucketing,
-                            checkpoint_every=stage.checkpoint_every, precision=stage.precision)
-    log.info("pre-training %s with %s on %s: %d samples per epoch, %d epochs, device %s", spec.backbone.name,
-             ", ".join(f"{n} x{w:g}" for n, w in model.weights.items()), dataset.name, data.num_samples, stage.epochs,
-             device)
-    objective_records = {o.name: {"weight": model.weights[o.name], "options": o.options} for o in stage.objectives}
-    settings = {**_settings(spec, encoder), "objectives": objective_records}
-    extra = {"config": settings, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec)}
-    state = _saved_state(out, "pretrain", reuse, pretrain_identity(config, extra))
-    result = pretrain(model, data, config, out=out, checkpoint_extra=extra, resume_from=state,
-                      on_epoch_end=epoch_log(out, "pretrain", state["epoch"] if state else 0))
-    record = {"dataset": dataset.name, "seed": spec.seed, "samples_per_epoch": data.num_samples,
-              "config": {**settings, "pretrain": dataclasses.asdict(config)}, "epochs_run": result.epochs_run,
-              "seconds": round(result.seconds, 2), "history": result.history, "ssrec_version": ssrec.__version__}
-    write_json(out / "pretrain.json", record)
-    log.info("pre-trained %d epochs in %.1fs (%.1fs per epoch); wrote %s", result.epochs_run, result.seconds,
-             result.seconds / max(result.epochs_run, 1), out / "pretrained.pt")
-    return PretrainOutcome(result, record, out / "pretrained.pt")
+    check_folder(out, "pretrain", reuse)  # before the folder is made: a refused run leaves nothing
+    with owned(out):
+        _prepare(spec, out, "pretrain", reuse, command)
+        data = pretrain_samples(dataset, spec.data.max_len)
+        config = PretrainConfig(epochs=stage.epochs, batch_size=stage.batch_size, lr=stage.lr,
+                                weight_decay=stage.weight_decay, seed=spec.seed, device=device,
+                                bucketing=stage.bucketing, checkpoint_every=stage.checkpoint_every,
+                                precision=stage.precision)
+        log.info("pre-training %s with %s on %s: %d samples per epoch, %d epochs, device %s", spec.backbone.name,
+                 ", ".join(f"{n} x{w:g}" for n, w in model.weights.items()), dataset.name, data.num_samples,
+                 stage.epochs, device)
+        objective_records = {o.name: {"weight": model.weights[o.name], "options": o.options}
+                             for o in stage.objectives}
+        settings = {**_settings(spec, encoder), "objectives": objective_records}
+        extra = {"config": settings, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec)}
+        state = _saved_state(out, "pretrain", reuse, pretrain_identity(config, extra))
+        result = pretrain(model, data, config, out=out, checkpoint_extra=extra, resume_from=state,
+                          on_epoch_end=epoch_log(out, "pretrain", state["epoch"] if state else 0))
+        record = {"dataset": dataset.name, "seed": spec.seed, "samples_per_epoch": data.num_samples,
+                  "config": {**settings, "pretrain": dataclasses.asdict(config)}, "epochs_run": result.epochs_run,
+                  "seconds": round(result.seconds, 2), "history": result.history, "ssrec_version": ssrec.__version__}
+        write_json(out / "pretrain.json", record)
+        log.info("pre-trained %d epochs in %.1fs (%.1fs per epoch); wrote %s", result.epochs_run, result.seconds,
+                 result.seconds / max(result.epochs_run, 1), out / "pretrained.pt")
+        return PretrainOutcome(result, record, out / "pretrained.pt")
 
 
 @dataclass
@@ -202,33 +206,36 @@ def finetune_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
         report = transfer_weights(encoder, load_checkpoint(stage.init))
         init_report = {"checkpoint": str(stage.init), **report.as_dict()}
         log.info("--init %s: %s", stage.init, report.summary())
-    _prepare(spec, out, "finetune", reuse, command)
-    split = leave_one_out(dataset, spec.data.max_len)
-    protocol, negatives_source = protocol_for(spec.protocol, spec.seed, dataset, save_to=out)
-    config = FinetuneConfig(loss=stage.loss, loss_options=dict(stage.loss_options), epochs=stage.epochs,
-                            patience=stage.patience, batch_size=stage.batch_size, lr=stage.lr,
-                            weight_decay=stage.weight_decay, protocol=protocol.name,
-                            valid_metric=spec.protocol.valid_metric, seed=spec.seed, device=device,
-                            bucketing=stage.bucketing, precision=stage.precision)
-    log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", spec.backbone.name, dataset.name,
-             protocol.name, stage.loss, device)
-    run_identity = {**_settings(spec, encoder), "negatives": negatives_source, "init": stage.init}
-    state = _saved_state(out, "finetune", reuse, finetune_identity(config, run_identity))
-    full_config = {**run_identity, "finetune": dataclasses.asdict(config), "init": init_report}
-    result = finetune(encoder, split, config, protocol.negatives, out=out, run_identity=run_identity,
-        resume_from=state, checkpoint_extra={"config": full_config, "dataset": _dataset_record(dataset),
-                                             "run_spec": spec_to_dict(spec)},
-        on_epoch_end=epoch_log(out, "finetune", state["epoch"] if state else 0, selected_by=f"valid_{config.metric()}"))
-    record = {"protocol": protocol.name, "split": "test", "dataset": dataset.name, "seed": spec.seed,
-              "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
-              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),
-              "history": result.history, "ssrec_version": ssrec.__version__}
-    write_json(out / "metrics.json", record)
-    log.info("best epoch %d of %d (%.1fs); wrote %s and %s", result.best_epoch, result.epochs_run, result.seconds,
-             out / "model.pt", out / "metrics.json")
-    encoder.to("cpu")
-    encoder.eval()
-    return FinetuneOutcome(result, record, split, encoder, protocol)
+    check_folder(out, "finetune", reuse)  # before the folder is made: a refused run leaves nothing
+    with owned(out):
+        _prepare(spec, out, "finetune", reuse, command)
+        split = leave_one_out(dataset, spec.data.max_len)
+        protocol, negatives_source = protocol_for(spec.protocol, spec.seed, dataset, save_to=out)
+        config = FinetuneConfig(loss=stage.loss, loss_options=dict(stage.loss_options), epochs=stage.epochs,
+                                patience=stage.patience, batch_size=stage.batch_size, lr=stage.lr,
+                                weight_decay=stage.weight_decay, protocol=protocol.name,
+                                valid_metric=spec.protocol.valid_metric, seed=spec.seed, device=device,
+                                bucketing=stage.bucketing, precision=stage.precision)
+        log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", spec.backbone.name, dataset.name,
+                 protocol.name, stage.loss, device)
+        run_identity = {**_settings(spec, encoder), "negatives": negatives_source, "init": stage.init}
+        state = _saved_state(out, "finetune", reuse, finetune_identity(config, run_identity))
+        full_config = {**run_identity, "finetune": dataclasses.asdict(config), "init": init_report}
+        extra = {"config": full_config, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec)}
+        on_epoch_end = epoch_log(out, "finetune", state["epoch"] if state else 0,
+                                 selected_by=f"valid_{config.metric()}")
+        result = finetune(encoder, split, config, protocol.negatives, out=out, run_identity=run_identity,
+                          resume_from=state, checkpoint_extra=extra, on_epoch_end=on_epoch_end)
+        record = {"protocol": protocol.name, "split": "test", "dataset": dataset.name, "seed": spec.seed,
+                  "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
+                  "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),
+                  "history": result.history, "ssrec_version": ssrec.__version__}
+        write_json(out / "metrics.json", record)
+        log.info("best epoch %d of %d (%.1fs); wrote %s and %s", result.best_epoch, result.epochs_run, result.seconds,
+                 out / "model.pt", out / "metrics.json")
+        encoder.to("cpu")
+        encoder.eval()
+        return FinetuneOutcome(result, record, split, encoder, protocol)
 
 
 def evaluate_checkpoint(checkpoint: str | Path, spec: RunSpec, split: Split = "test",
@@ -273,14 +280,15 @@ def run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE) -> RunOutcome:
     dataset = load_data(spec.data, spec.seed)
     label = f"{spec.backbone.name} (fine-tuned)"
     pretrained = None
-    if spec.pretrain is not None:
-        check_folder(out, "finetune", reuse)  # before pre-training: a finished run is refused at once
-        pretrained = pretrain_run(spec, out, reuse, command="run", dataset=dataset)
-        distributed.barrier()  # rank 0 has written pretrained.pt before any process reads it
-        label = f"{spec.backbone.name} ({','.join(o.name for o in spec.pretrain.objectives)})"
-        spec = dataclasses.replace(spec, pretrain=None,
-                                   finetune=dataclasses.replace(spec.finetune, init=str(pretrained.checkpoint)))
-    tuned = finetune_run(spec, out, reuse, command=None if pretrained else "run", dataset=dataset)
+    check_folder(out, "finetune", reuse)  # before pre-training: a finished run is refused at once
+    with owned(out):  # both stages
+        if spec.pretrain is not None:
+            pretrained = pretrain_run(spec, out, reuse, command="run", dataset=dataset)
+            distributed.barrier()  # rank 0 has written pretrained.pt before any process reads it
+            label = f"{spec.backbone.name} ({','.join(o.name for o in spec.pretrain.objectives)})"
+            spec = dataclasses.replace(spec, pretrain=None,
+                                       finetune=dataclasses.replace(spec.finetune, init=str(pretrained.checkpoint)))
+        tuned = finetune_run(spec, out, reuse, command=None if pretrained else "run", dataset=dataset)
     sampled, _ = protocol_for(ProtocolSpec("sampled"), spec.seed, dataset)
     scorers = (("popularity", popularity_scorer(tuned.split)), (label, encoder_scorer(tuned.encoder)))
     rows = [(model, str(protocol.name), evaluate(scorer, tuned.split, "test", protocol))

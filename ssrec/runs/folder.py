@@ -6,12 +6,18 @@
     DIR/log.jsonl                                                                   one line per epoch, both stages
 
 A folder holding any file of a stage is never overwritten unless asked (``overwrite``), or continued
-(``resume``). Every file goes through ``ssrec.atomic``. Under ``torchrun`` only rank 0 writes.
+(``resume``). A running run owns its folder (``owned``: an exclusive lock on ``DIR/.ssrec-lock`` that the
+operating system releases when the process ends, so a crashed run's successor finds it free). Every file
+goes through ``ssrec.atomic``. Under ``torchrun`` only rank 0 writes.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import socket
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -56,6 +62,60 @@ def check_folder(out: Path, stage: str, reuse: Reuse) -> None:
     if existing and reuse is Reuse.REFUSE:
         raise FileExistsError(f"{out} already holds a {stage} run ({', '.join(existing)}); choose another --out, "
                               "pass --overwrite to replace it or --resume to continue it")
+
+
+LOCK_NAME = ".ssrec-lock"
+_held: dict[Path, tuple[int, int]] = {}  # folder -> (open lock file, how many nested owners in this process)
+
+
+@contextlib.contextmanager
+def owned(out: Path) -> Iterator[None]:
+    """Hold ``out`` for this run: another process that asks for it meanwhile is refused, naming this one.
+
+    Re-entrant within a process (``ssrec run`` holds the folder for both stages). The lock file, which names
+    its owner, is removed when the run ends; one left by a process that died is free again (``flock`` dies
+    with its owner). A folder made here and left empty (the run was refused) is removed again.
+    """
+    if not distributed.is_main():
+        yield
+        return
+    import fcntl
+
+    created = not out.exists()
+    key = out.resolve()
+    if key in _held:
+        fd, depth = _held[key]
+        _held[key] = (fd, depth + 1)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        path = key / LOCK_NAME
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                raise FileExistsError(f"{out} is in use by a running ssrec run ({owner}); wait for it or choose "
+                                      "another --out") from None
+            if path.exists() and os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+            os.close(fd)  # its owner removed the file between our open and our lock: take a fresh one
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        _held[key] = (fd, 1)
+    try:
+        yield
+    finally:
+        fd, depth = _held[key]
+        if depth > 1:
+            _held[key] = (fd, depth - 1)
+        else:
+            del _held[key]
+            (key / LOCK_NAME).unlink(missing_ok=True)  # before the lock is released: no one holds a removed file
+            os.close(fd)
+            if created and not any(key.iterdir()):  # a run refused before writing anything
+                key.rmdir()
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
