@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+NEARLY_FULL = 1 << 20  # bytes free below which a failed write is reported as a full disk
 
 
 def _umask() -> int:
@@ -33,9 +36,11 @@ def atomic_write(path: str | Path, write: Callable[[str], object]) -> None:
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            raise OSError(errno.ENOSPC, f"{path}: the disk is full; nothing was written (files already saved are "
-                                        "intact)") from exc
+        # torch.save reports a full disk as "basic_ios::clear: iostream error": ask the file system
+        full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+        if full or (isinstance(exc, (OSError, RuntimeError)) and shutil.disk_usage(path.parent).free < NEARLY_FULL):
+            raise OSError(errno.ENOSPC, f"{path}: the disk is full ({shutil.disk_usage(path.parent).free} bytes "
+                                        "free); nothing was written and files already saved are intact") from exc
         raise
 
 

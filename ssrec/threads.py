@@ -43,6 +43,15 @@ def available_cpus() -> int:
     return max(1, count)
 
 
+def other_runnable_tasks(loadavg: Path = Path("/proc/loadavg")) -> int:
+    """Tasks runnable right now besides this one (Linux's run queue; 0 where it cannot be read)."""
+    try:
+        running = int(loadavg.read_text().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, running - 1)
+
+
 def default_threads() -> int:
     """The threads one process should use: ``OMP_NUM_THREADS`` when set, else its share of the available CPUs."""
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
@@ -57,11 +66,11 @@ def use_threads(requested: int | None) -> int:
         raise ValueError(f"--threads must be an integer >= 1, got {requested}")
     previous = torch.get_num_threads()
     count = requested or default_threads()
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if requested is None and count > 1 and busy >= 1.0 and busy + count > available_cpus() + 0.5:
-        log.warning("the machine is busy (load %.1f on %d CPUs): %d torch threads will compete with the other jobs, "
-                    "which can make training many times slower; pass --threads 1 (or fewer threads) to share the "
-                    "cores", busy, available_cpus(), count)
+    others = other_runnable_tasks()
+    if requested is None and count > 1 and others >= 1 and others + count > available_cpus():
+        log.warning("the machine is busy (%d other runnable tasks on %d CPUs): %d torch threads will compete with "
+                    "them, which can make training many times slower; pass --threads 1 (or fewer threads) to share "
+                    "the cores", others, available_cpus(), count)
     if count != previous:
         torch.set_num_threads(count)
     log.debug("torch uses %d thread(s) (%d CPU(s) available to this process)", count, available_cpus())

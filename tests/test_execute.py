@@ -79,3 +79,34 @@ def test_a_refused_run_leaves_no_folder(tmp_path):
         with owned(tmp_path / "never"):
             raise ValueError("refused before writing anything")
     assert not (tmp_path / "never").exists()
+
+
+def test_temporary_files_of_a_killed_write_are_removed_by_the_next_owner(tmp_path):
+    from ssrec.runs.folder import owned
+
+    (tmp_path / ".model.pt.abc123.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / "metrics.json").write_text("{}")
+    with owned(tmp_path):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_a_full_disk_is_named_and_leaves_the_old_file(tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    import pytest
+
+    from ssrec import atomic
+
+    target = tmp_path / "model.pt"
+    target.write_bytes(b"the saved model")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
+
+    def torch_on_a_full_disk(tmp):
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0; "
+                           "basic_ios::clear: iostream error")
+    with pytest.raises(OSError) as info:
+        atomic.atomic_write(target, torch_on_a_full_disk)
+    assert info.value.errno == errno.ENOSPC and "the disk is full (4096 bytes free)" in str(info.value)
+    assert target.read_bytes() == b"the saved model" and list(tmp_path.iterdir()) == [target]

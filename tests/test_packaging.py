@@ -3,14 +3,16 @@ ssrec.objectives, in a wheel and in an editable install.
 
 Each test builds from a copy of the project's packaging inputs in tmp_path, because setuptools writes
 build/ and ssrec.egg-info into the source tree, which must not happen in a checkout others work in.
-Installs go to throwaway venvs (``--system-site-packages`` for torch and pluggy, no network); the
-import runs outside the repository without PYTHONPATH, and must resolve to the venv's copy even where
-ssrec is also installed editable in the system site-packages.
+Installs go to throwaway venvs that see the site-packages of the environment running the tests (torch,
+pluggy, setuptools; no network), whether that is the system Python or a venv; the import runs outside the
+repository without PYTHONPATH, and must resolve to the venv's copy even where ssrec is also installed
+editable in that environment.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -54,13 +56,22 @@ def _copy_project(dst: Path) -> Path:
 
 
 def _venv(path: Path) -> Path:
-    """A venv seeing the system site-packages (pip, torch, pluggy); returns its python.
+    """A venv seeing the site-packages of the environment running the tests (pip, torch, pluggy, setuptools);
+    returns its python.
 
-    Without its own pip (seeding one takes seconds): the system pip, run by the venv's python, installs
-    into the venv, whose site-packages precede the system ones on sys.path.
+    ``--system-site-packages`` would show the base interpreter's packages, not those of a venv the tests run
+    in; a .pth file in the new venv adds the running environment's site-packages instead, as site-packages
+    (their own .pth files run: an editable ssrec there is importable, after the venv's own packages).
+    Without its own pip (seeding one takes seconds): that pip, run by the venv's python, installs into the
+    venv, whose site-packages come first.
     """
-    _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", path], cwd=path.parent)
-    return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    _run([sys.executable, "-m", "venv", "--without-pip", path], cwd=path.parent)
+    python = path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    purelib = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                        cwd=path.parent).strip())
+    outer = "; ".join(f"site.addsitedir({path!r})" for path in site.getsitepackages())
+    (purelib / "outer-environment.pth").write_text(f"import site; {outer}\n")
+    return python
 
 
 def _imported_files(python: Path, cwd: Path) -> list[Path]:

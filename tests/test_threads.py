@@ -37,3 +37,10 @@ def test_threads_apply_to_the_command_only(tmp_path, data_file, monkeypatch):
     assert main(["-q", "--threads", "1", "finetune", "--data", str(data_file), "--epochs", "1", "--max-len", "8",
                  "--protocol", "full", "--out", str(tmp_path / "r")]) == 0
     assert seen == [1] and torch.get_num_threads() == before
+
+
+def test_the_run_queue_counts_the_other_runnable_tasks(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("2.61 1.20 0.51 3/250 12345\n")
+    assert threads.other_runnable_tasks(loadavg) == 2
+    assert threads.other_runnable_tasks(tmp_path / "absent") == 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MAX_PROBLEM = 400  # characters of a problem sentence; a longer one is cut in the middle
+
 
 class DataFormatError(ValueError):
     """Malformed input data. The message names the file, the line (when there is one) and the problem.
@@ -14,6 +16,9 @@ class DataFormatError(ValueError):
     """
 
     def __init__(self, path: str | Path | None, line: int | None, problem: str) -> None:
+        if len(problem) > MAX_PROBLEM:  # a quoted token may be anything: keep the sentence short
+            problem = f"{problem[:MAX_PROBLEM - 80]} [... {len(problem) - MAX_PROBLEM + 40} characters ...] " \
+                      f"{problem[-40:]}"
         self.path = None if path is None else str(path)
         self.line = line
         self.problem = problem

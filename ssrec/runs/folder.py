@@ -104,6 +104,9 @@ def owned(out: Path) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
         _held[key] = (fd, 1)
+        for stale in key.glob(".*.tmp"):  # half-written files of a run killed mid-write: no writer is left
+            log.info("%s: removing %s, left by a run killed while writing it", out, stale.name)
+            stale.unlink(missing_ok=True)
     try:
         yield
     finally:
