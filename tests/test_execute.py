@@ -110,3 +110,16 @@ def test_a_full_disk_is_named_and_leaves_the_old_file(tmp_path, monkeypatch):
         atomic.atomic_write(target, torch_on_a_full_disk)
     assert info.value.errno == errno.ENOSPC and "the disk is full (4096 bytes free)" in str(info.value)
     assert target.read_bytes() == b"the saved model" and list(tmp_path.iterdir()) == [target]
+
+
+def test_a_checkpoint_saved_from_python_is_checked_against_the_catalogue(tmp_path, data_file):
+    import pytest
+
+    import ssrec
+    from ssrec.io.checkpoint import CheckpointError
+
+    encoder = ssrec.create_backbone("sasrec", num_items=4, max_len=8, hidden_size=8)
+    ssrec.save_checkpoint(tmp_path / "model.pt", encoder, kind="finetuned")  # no "dataset" entry
+    spec = RunSpec(data=DataSpec(str(data_file)), protocol=ProtocolSpec("full"), device="cpu")
+    with pytest.raises(CheckpointError, match=r"model.pt: the model was trained on 4 items, .* has 160"):
+        execute.evaluate_checkpoint(tmp_path / "model.pt", spec)

@@ -123,3 +123,12 @@ def test_a_killed_run_is_not_overwritten_by_a_fresh_start(tmp_path, caplog):
     assert _quick_finetune(tmp_path / "r") == 2
     assert "already holds a finetune run (finetune-state.pt)" in caplog.text and "--resume to continue it" in caplog.text
     assert state_path(tmp_path / "r", "finetune").read_bytes() == state, "nothing already saved is lost"
+
+
+def test_the_summary_of_a_resumed_pretraining_counts_the_epochs_this_run_made(tmp_path, capsys):
+    from ssrec.runs.report import pretrain_summary
+
+    record = {"history": [{"loss": 2.0, "mip": 2.0}, {"loss": 1.0, "mip": 1.0}], "epochs_run": 3, "resumed_after": 1,
+              "seconds": 51.6, "samples_per_epoch": 10, "config": {"objectives": {"mip": {"weight": 1.0}}}}
+    assert pretrain_summary(record, tmp_path / "p.pt", "transformer").splitlines()[0] == \
+        f"{tmp_path / 'p.pt'}: transformer pre-trained 3 epochs (2 in this run, 51.6s, 10 samples per epoch)"

@@ -174,6 +174,7 @@ def pretrain_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
                           on_epoch_end=epoch_log(out, "pretrain", state["epoch"] if state else 0))
         record = {"dataset": dataset.name, "seed": spec.seed, "samples_per_epoch": data.num_samples,
                   "config": {**settings, "pretrain": dataclasses.asdict(config)}, "epochs_run": result.epochs_run,
+                  "resumed_after": result.resumed_after,
                   "seconds": round(result.seconds, 2), "history": result.history, "ssrec_version": ssrec.__version__}
         write_json(out / "pretrain.json", record)
         log.info("pre-trained %d epochs in %.1fs (%.1fs per epoch); wrote %s", result.epochs_run, result.seconds,

@@ -22,7 +22,9 @@ def pretrain_summary(record: dict[str, Any], path: Path, backbone: str) -> str:
     """The end-of-pretraining table: each objective's weight and its loss in the first and last epoch."""
     first, last = record["history"][0], record["history"][-1]
     objectives = record["config"]["objectives"]
-    lines = [f"{path}: {backbone} pre-trained {record['epochs_run']} epochs ({record['seconds']:.1f}s, "
+    resumed = record.get("resumed_after", 0)
+    this_run = f"{record['epochs_run'] - resumed} in this run, " if resumed else ""
+    lines = [f"{path}: {backbone} pre-trained {record['epochs_run']} epochs ({this_run}{record['seconds']:.1f}s, "
              f"{record['samples_per_epoch']} samples per epoch)", "",
              f"{'objective':<14} {'weight':>7} {'first epoch':>12} {'last epoch':>12}", "-" * 48]
     for name in objectives:

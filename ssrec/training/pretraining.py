@@ -45,9 +45,10 @@ class PretrainConfig:
 
 @dataclass
 class PretrainResult:
-    epochs_run: int
-    seconds: float
+    epochs_run: int  # the last epoch, counting those of an interrupted run this one resumed
+    seconds: float  # this call's time
     history: list[dict[str, float]] = field(default_factory=list)
+    resumed_after: int = 0  # epochs an interrupted run had finished before this call continued it
 
 
 def pretrained_payload(model: PretrainModel, config: PretrainConfig, epoch: int,
@@ -137,4 +138,4 @@ def pretrain(model: PretrainModel, data: PretrainData, config: PretrainConfig, *
     loop.save_checkpoint("pretrained.pt", model.encoder, "pretrained",
                          **pretrained_payload(model, config, epoch, extra))
     model.eval()
-    return PretrainResult(epoch, time.perf_counter() - start, history)
+    return PretrainResult(epoch, time.perf_counter() - start, history, done)
