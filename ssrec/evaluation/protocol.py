@@ -9,7 +9,7 @@ import torch
 
 ProtocolName = Literal["full", "sampled"]
 #: the released validation metric of each protocol
-VALID_METRIC = {"sampled": "MRR", "full": "NDCG@20"}
+VALID_METRIC = {"full": "NDCG@20", "sampled": "MRR"}
 
 
 @dataclass(frozen=True)

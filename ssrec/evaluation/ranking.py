@@ -31,6 +31,8 @@ Scorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 HR_KS = (1, 5, 10, 20)
 NDCG_KS = (5, 10, 20)
+#: every metric ``metrics_from_ranks`` reports, in table order
+METRICS = (*(f"HR@{k}" for k in HR_KS), *(f"NDCG@{k}" for k in NDCG_KS), "MRR")
 SCORE_BUDGET = 1 << 24  # scores held at once in full ranking (64 MiB of float32)
 
 

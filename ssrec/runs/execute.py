@@ -101,6 +101,13 @@ def protocol_for(protocol: ProtocolSpec, seed: int, dataset: SequenceDataset,
     return RankingProtocol.named("sampled", torch.from_numpy(negatives), protocol.valid_metric), source
 
 
+def _stage_start(spec: RunSpec, dataset: SequenceDataset | None) -> tuple[str, SequenceDataset, Encoder]:
+    """What every stage checks and builds first: the device, the data set (unless given), the backbone."""
+    device = resolve_device(spec.device)
+    dataset = dataset or load_data(spec.data, spec.seed)
+    return device, dataset, build_backbone(spec, dataset)
+
+
 def _dataset_record(dataset: SequenceDataset) -> dict[str, Any]:
     return {"name": dataset.name, "num_items": dataset.num_items, "num_users": dataset.num_users}
 
@@ -148,9 +155,7 @@ def pretrain_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
     stage = spec.pretrain
     if stage is None:
         raise ValueError("the run spec has no pretrain stage")
-    device = resolve_device(spec.device)
-    dataset = dataset or load_data(spec.data, spec.seed)
-    encoder = build_backbone(spec, dataset)
+    device, dataset, encoder = _stage_start(spec, dataset)
     objectives = [create_objective(o.name, **o.options) for o in stage.objectives]
     weights = {o.name: o.weight for o in stage.objectives if o.weight is not None}
     model = compose(encoder, objectives, dataset, weights=weights)  # an impossible composition fails here
@@ -198,9 +203,7 @@ def finetune_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
     stage = spec.finetune
     if stage is None:
         raise ValueError("the run spec has no finetune stage")
-    device = resolve_device(spec.device)
-    dataset = dataset or load_data(spec.data, spec.seed)
-    encoder = build_backbone(spec, dataset)
+    device, dataset, encoder = _stage_start(spec, dataset)
     create_loss(stage.loss, **stage.loss_options)  # an unknown loss or option is refused before any file is written
     init_report = None
     if stage.init:  # before the run folder is made: a checkpoint that does not fit leaves nothing behind

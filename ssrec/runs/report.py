@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-TABLE_METRICS = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
+from ssrec.evaluation.ranking import METRICS as TABLE_METRICS
 
 
 def format_table(rows: list[tuple[str, str, dict[str, float]]]) -> str:

@@ -15,15 +15,13 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from ssrec.evaluation.protocol import VALID_METRIC
+from ssrec.evaluation.ranking import METRICS
 from ssrec.training.precision import PRECISIONS
 
-ProtocolName = Literal["full", "sampled"]
-PROTOCOLS: tuple[str, ...] = ("full", "sampled")
-#: the released validation metric of each protocol
-VALID_METRICS = {"sampled": "MRR", "full": "NDCG@20"}
-METRICS = ("HR@1", "HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
+PROTOCOLS: tuple[str, ...] = tuple(VALID_METRIC)
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 
 
@@ -174,7 +172,7 @@ class ProtocolSpec:
     @property
     def metric(self) -> str:
         """The validation metric early stopping and model selection read."""
-        return self.valid_metric or VALID_METRICS[self.name]
+        return self.valid_metric or VALID_METRIC[self.name]
 
 
 @dataclass(frozen=True)
