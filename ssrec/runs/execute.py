@@ -227,7 +227,7 @@ def finetune_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
         full_config = {**run_identity, "finetune": dataclasses.asdict(config), "init": init_report}
         extra = {"config": full_config, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec)}
         on_epoch_end = epoch_log(out, "finetune", state["epoch"] if state else 0,
-                                 selected_by=f"valid_{config.metric()}")
+                                 selected_by=f"valid_{protocol.valid_metric}")
         result = finetune(encoder, split, config, protocol.negatives, out=out, run_identity=run_identity,
                           resume_from=state, checkpoint_extra=extra, on_epoch_end=on_epoch_end)
         record = {"protocol": protocol.name, "split": "test", "dataset": dataset.name, "seed": spec.seed,
