@@ -29,6 +29,7 @@ from ssrec.runs.report import format_table, pretrain_summary
 from ssrec.runs.spec import METRICS, PROTOCOLS, PretrainSpec, ProtocolSpec, RunSpec, SpecError, default_spec
 from ssrec.threads import use_threads
 from ssrec.training.precision import PRECISIONS
+from ssrec.training.stopping import RULES as STOPPING_RULES
 
 log = logging.getLogger("ssrec")
 
@@ -61,8 +62,8 @@ def spec_from_args(args: argparse.Namespace, base: RunSpec) -> RunSpec:
     if args.command in ("finetune", "run") and finetune is not None:
         finetune = dataclasses.replace(finetune, **shared, loss_options={
             **finetune.loss_options, **option_pairs("--loss-option", args.loss_option or [], "num_negatives=128")},
-            **_given(args, loss="loss", epochs="epochs", patience="patience", batch_size="batch_size", init="init",
-                     weight_decay="weight_decay"))
+            **_given(args, loss="loss", epochs="epochs", stopping="stopping", patience="patience",
+                     batch_size="batch_size", init="init", weight_decay="weight_decay"))
     protocol = base.protocol
     if getattr(args, "protocol", None) is not None or getattr(args, "negatives", None) is not None:
         protocol = ProtocolSpec(args.protocol or protocol.name, args.negatives, protocol.valid_metric)
@@ -122,6 +123,37 @@ def cmd_import_checkpoint(args: argparse.Namespace, spec: RunSpec | None) -> Non
           f"({summary['encoder_tensors']} encoder tensors; heads kept: {', '.join(summary['heads'])})")
 
 
+def cmd_recommend(args: argparse.Namespace, spec: RunSpec | None) -> None:
+    from ssrec.data import load_dataset
+    from ssrec.serving.recommend_data import recommend_data
+    from ssrec.serving.recommender import MissingVocabulary, Recommender
+    from ssrec.serving.vocabulary import Vocabulary
+
+    dataset = load_dataset(args.data, drop_short_users=True)
+    device = execute.resolve_device(args.device)
+    try:
+        recommender = Recommender.load(args.checkpoint, device)
+    except MissingVocabulary:
+        log.warning("%s records no item ids; taking them from %s (the data it was trained on?)", args.checkpoint,
+                    args.data)
+        recommender = Recommender.load(args.checkpoint, device, vocabulary=Vocabulary.of(dataset, with_users=True))
+    summary = recommend_data(recommender, dataset, k=args.k, exclude_seen=not args.include_seen, history=args.history,
+                             users_file=Path(args.users) if args.users else None,
+                             on_unknown="skip" if args.skip_unknown else "error",
+                             out=Path(args.out) if args.out else None, overwrite=args.overwrite)
+    if args.out:
+        print(f"{summary.out}: top {args.k} items for {summary.users} users")
+
+
+def cmd_export(args: argparse.Namespace, spec: RunSpec | None) -> None:
+    from ssrec.serving.export import export_checkpoint
+
+    report = export_checkpoint(args.checkpoint, args.format, args.out, overwrite=args.overwrite)
+    check = report.get("onnxruntime_max_abs_difference")
+    print(f"{report['out']}: {', '.join(report['files'])}"
+          + (f" (onnxruntime vs torch: max |score difference| {check:.2e})" if check is not None else ""))
+
+
 def _defaults(command: str) -> str:
     spec = default_spec(command)
     stage = spec.pretrain if command == "pretrain" else spec.finetune
@@ -142,14 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     commands: dict[str, Callable[..., None]] = {"plugins": cmd_plugins, "pretrain": cmd_pretrain,
                                                 "finetune": cmd_finetune, "evaluate": cmd_evaluate, "run": cmd_run,
-                                                "plot": cmd_plot, "import-checkpoint": cmd_import_checkpoint}
+                                                "plot": cmd_plot, "import-checkpoint": cmd_import_checkpoint,
+                                                "recommend": cmd_recommend, "export": cmd_export}
     helps = {"plugins": "list backbones, objectives and losses with the package providing each",
              "pretrain": "self-supervised pre-training; writes pretrained.pt and pretrain.json",
              "finetune": "next-item fine-tuning with early stopping; writes model.pt, metrics.json",
              "evaluate": "evaluate a checkpoint; the model is rebuilt from the file alone",
              "run": "pre-training then fine-tuning; with no arguments on an embedded synthetic data set",
              "plot": "draw a run folder's loss and metric curves (log.jsonl) to a PNG",
-             "import-checkpoint": "convert an S3-Rec authors' checkpoint into an ssrec checkpoint"}
+             "import-checkpoint": "convert an S3-Rec authors' checkpoint into an ssrec checkpoint",
+             "recommend": "top-k items for the users of a data file, in the data's own ids",
+             "export": "a checkpoint as safetensors, ONNX (the scoring path) or item embeddings, into a folder"}
     subs = {}
     for name, func in commands.items():
         subs[name] = p = sub.add_parser(name, help=helps[name], epilog=_defaults(name) if name in (
@@ -176,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
             add("--batch-size", type=int)
             add("--epochs", type=int)
             add("--no-bucketing", dest="bucketing", action="store_const", const=False,
-                help="plain random batches as released (default: length-bucketed batches, same data, less padding)")
+                help="plain random batches as released (default: length-bucketed batches, loss weighted per token)")
             add("--precision", choices=PRECISIONS, help="training forward passes in fp32 (released) or bf16 autocast")
             add("--out", required=name != "run", help="the run folder")
             add("--overwrite", action="store_true", help="replace a run already in --out")
@@ -191,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
             add("--init", help="initialise from a checkpoint (pre-trained or fine-tuned)")
             add("--loss", choices=list_losses(), help="a registered fine-tuning loss (default: bce, as released)")
             add("--loss-option", action="append", metavar="KEY=VALUE", help="loss option, e.g. num_negatives=128")
-            add("--patience", type=int)
+            add("--stopping", choices=list(STOPPING_RULES),
+                help="early stopping: ssrec (default; outlasts plateaus) or released (patience 10 from the best)")
+            add("--patience", type=int, help="epochs without progress before stopping (default: the rule's own)")
         if name in ("finetune", "evaluate", "run"):
             add("--protocol", choices=PROTOCOLS)
             add("--negatives", help="fixed negatives of the sampled protocol (user neg1 ... neg99); default: "
@@ -210,6 +247,24 @@ def build_parser() -> argparse.ArgumentParser:
     subs["import-checkpoint"].add_argument("source", help="the authors' .pt state dict")
     subs["import-checkpoint"].add_argument("--out", required=True, help="the ssrec pre-trained checkpoint to write")
     subs["import-checkpoint"].add_argument("--num-heads", type=int, default=2, help="attention heads (not recorded)")
+    rec = subs["recommend"].add_argument
+    rec("--checkpoint", required=True, help="a fine-tuned checkpoint (model.pt)")
+    rec("--data", required=True, help="the users' histories: S3-Rec .txt, RecBole .inter or .parquet")
+    rec("--users", help="a file of user ids, one per line (default: every user of --data)")
+    rec("--k", type=int, default=10, help="items per user (default 10)")
+    rec("--include-seen", action="store_true", help="also recommend items of the user's history")
+    rec("--history", choices=("full", "train"), default="full",
+        help="the whole history (default), or without its last two items (leave-one-out's training part)")
+    rec("--skip-unknown", action="store_true",
+        help="drop item ids the model does not know from the histories, and skip unknown users (logged, counted)")
+    rec("--out", help="recs.csv, recs.jsonl or recs.parquet (default: CSV on standard output)")
+    rec("--overwrite", action="store_true", help="replace an existing --out")
+    rec("--device", default="auto", help="cpu, cuda, cuda:1, mps, or auto")
+    exp = subs["export"].add_argument
+    exp("checkpoint", help="an ssrec checkpoint")
+    exp("--format", required=True, choices=("safetensors", "onnx", "embeddings"))
+    exp("--out", required=True, help="the folder to write")
+    exp("--overwrite", action="store_true", help="replace an existing --out")
     parser.subcommands = subs  # type: ignore[attr-defined]
     return parser
 

@@ -104,6 +104,9 @@ class SequenceDataset:
         users: the original user id of every row, for result files and negative files.
         attributes: item attributes, or None when the data set has none.
         source: where the data came from (a path, or a description for in-memory data).
+        item_ids: the data's own id of items 1..N (``item_ids[i - 1]`` is item i), for readers that remap
+            tokens (RecBole files, DataFrames); None where the ids are the item numbers themselves (S3-Rec
+            files, arrays). ``item_vocabulary`` gives the ids in either case.
     """
 
     name: str
@@ -113,6 +116,7 @@ class SequenceDataset:
     users: tuple[str, ...]
     attributes: ItemAttributes | None = None
     source: str = "<in-memory>"
+    item_ids: tuple[str, ...] | None = None
     _lengths: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -128,6 +132,8 @@ class SequenceDataset:
             raise DataFormatError(self.source, None, f"{len(self.users)} user ids for {len(lengths)} sequences")
         if len(self.items) and (self.items.min() < 1 or self.items.max() > self.num_items):
             raise DataFormatError(self.source, None, f"item ids must lie in 1..{self.num_items}")
+        if self.item_ids is not None and len(self.item_ids) != self.num_items:
+            raise DataFormatError(self.source, None, f"{len(self.item_ids)} item ids for {self.num_items} items")
         short = np.flatnonzero(lengths < MIN_INTERACTIONS)
         if len(short):
             raise DataFormatError(self.source, None, f"user {self.users[short[0]]!r} has {lengths[short[0]]} "
@@ -146,6 +152,7 @@ class SequenceDataset:
             return NotImplemented
         return (self.name == other.name and self.num_items == other.num_items and self.users == other.users
                 and self.source == other.source and self.attributes == other.attributes
+                and self.item_ids == other.item_ids
                 and np.array_equal(self.offsets, other.offsets) and np.array_equal(self.items, other.items))
 
     def __hash__(self) -> int:
@@ -163,6 +170,11 @@ class SequenceDataset:
     def mask_id(self) -> int:
         """The MASK item id, N + 1."""
         return self.num_items + 1
+
+    @property
+    def item_vocabulary(self) -> tuple[str, ...]:
+        """The data's own id of every item 1..N (index i - 1 for item i): ``item_ids``, or the numbers "1".."N"."""
+        return self.item_ids if self.item_ids is not None else tuple(str(i) for i in range(1, self.num_items + 1))
 
     @property
     def lengths(self) -> np.ndarray:

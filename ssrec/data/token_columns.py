@@ -48,8 +48,8 @@ def dataset_from_tokens(users: Sequence[str], items: Sequence[str], times: np.nd
 
     Contract (shared by every token reader):
         * Users keep their order of first appearance; items are mapped to 1..N in order of first appearance
-          among the kept interactions; each user's interactions are sorted by time, stably (ties keep row
-          order).
+          among the kept interactions (their tokens kept as ``item_ids``); each user's interactions are
+          sorted by time, stably (ties keep row order).
         * Users with fewer than 3 interactions are dropped with one logged warning, or with
           ``drop_short_users=False`` are an error at the user's first row.
         * ``attributes(item_ids, num_items)``, when given, builds the attribute table from the token -> id
@@ -77,7 +77,7 @@ def dataset_from_tokens(users: Sequence[str], items: Sequence[str], times: np.nd
     num_items = len(item_ids)
     table = attributes({t: i + 1 for i, t in enumerate(item_ids)}, num_items) if attributes is not None else None
     return SequenceDataset(name, sequence, offsets, num_items, tuple(user_tokens), table,
-                           rows.source if rows.source is not None else "<in-memory>")
+                           rows.source if rows.source is not None else "<in-memory>", tuple(item_ids))
 
 
 def attributes_from_tokens(items: Sequence[str], fields: list[tuple[str, list[list[str]]]],

@@ -22,7 +22,7 @@ import torch
 
 import ssrec
 from ssrec import distributed
-from ssrec.contracts import Encoder
+from ssrec.contracts import USERS, Encoder
 from ssrec.data import SequenceDataset, load_dataset, make_synthetic, read_negatives, write_negatives
 from ssrec.data.sampling import UserItemIndex, sample_distinct_negatives
 from ssrec.data.split import LeaveOneOut, Split, leave_one_out
@@ -35,6 +35,7 @@ from ssrec.plugins import create_backbone_for, create_loss, create_objective
 from ssrec.runs.config_file import write_config
 from ssrec.runs.folder import Reuse, check_folder, config_name, epoch_log, owned, write_json
 from ssrec.runs.spec import DataSpec, ProtocolSpec, RunSpec, spec_to_dict
+from ssrec.serving.vocabulary import Vocabulary
 from ssrec.training.composition import compose
 from ssrec.training.finetuning import FinetuneConfig, FinetuneResult, finetune
 from ssrec.training.finetuning import resume_identity as finetune_identity
@@ -173,7 +174,9 @@ def pretrain_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
         objective_records = {o.name: {"weight": model.weights[o.name], "options": o.options}
                              for o in stage.objectives}
         settings = {**_settings(spec, encoder), "objectives": objective_records}
-        extra = {"config": settings, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec)}
+        vocabulary = Vocabulary.of(dataset, with_users=USERS in encoder.capabilities).to_record()
+        extra = {"config": settings, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec),
+                 "vocabulary": vocabulary}
         state = _saved_state(out, "pretrain", reuse, pretrain_identity(config, extra))
         result = pretrain(model, data, config, out=out, checkpoint_extra=extra, resume_from=state,
                           on_epoch_end=epoch_log(out, "pretrain", state["epoch"] if state else 0))
@@ -216,8 +219,8 @@ def finetune_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
         split = leave_one_out(dataset, spec.data.max_len)
         protocol, negatives_source = protocol_for(spec.protocol, spec.seed, dataset, save_to=out)
         config = FinetuneConfig(loss=stage.loss, loss_options=dict(stage.loss_options), epochs=stage.epochs,
-                                patience=stage.patience, batch_size=stage.batch_size, lr=stage.lr,
-                                weight_decay=stage.weight_decay, protocol=protocol.name,
+                                stopping=stage.stopping, patience=stage.patience, batch_size=stage.batch_size,
+                                lr=stage.lr, weight_decay=stage.weight_decay, protocol=protocol.name,
                                 valid_metric=spec.protocol.valid_metric, seed=spec.seed, device=device,
                                 bucketing=stage.bucketing, precision=stage.precision)
         log.info("fine-tuning %s on %s (%s protocol, %s loss, device %s)", spec.backbone.name, dataset.name,

@@ -20,6 +20,7 @@ from typing import Any
 from ssrec.evaluation.protocol import VALID_METRIC
 from ssrec.evaluation.ranking import METRICS
 from ssrec.training.precision import PRECISIONS
+from ssrec.training.stopping import RULES as STOPPING_RULES
 
 PROTOCOLS: tuple[str, ...] = tuple(VALID_METRIC)
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
@@ -129,16 +130,18 @@ class PretrainSpec:
 
 @dataclass(frozen=True)
 class FinetuneSpec:
-    """Next-item fine-tuning with early stopping; the defaults are the released ones."""
+    """Next-item fine-tuning with early stopping; the defaults are the released ones but for batching and stopping
+    (``ssrec.training.finetuning``), whose released forms are ``bucketing=False`` and ``stopping="released"``."""
 
     loss: str = "bce"  # a registered loss: bce (released), ce, bpr, sampled-softmax, gbce
     loss_options: dict[str, Any] = field(default_factory=dict)
     epochs: int = 200
-    patience: int = 10
+    stopping: str = "ssrec"  # early stopping: "ssrec" (outlasts plateaus) or "released" (patience 10)
+    patience: int | None = None  # None: the stopping rule's own
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
-    bucketing: bool = True
+    bucketing: bool = True  # length-bucketed, token-weighted batches (False: the release's random batches)
     precision: str = "fp32"
     init: str | None = None  # a checkpoint to start from (pre-trained or fine-tuned)
 
@@ -147,7 +150,9 @@ class FinetuneSpec:
             raise SpecError(f"finetune.loss must be a registered loss's name, got {self.loss!r}")
         _options("finetune.loss_options", self.loss_options)
         _integer("finetune.epochs", self.epochs, 1)
-        _integer("finetune.patience", self.patience, 1)
+        _choice("finetune.stopping", self.stopping, tuple(STOPPING_RULES))
+        if self.patience is not None:
+            _integer("finetune.patience", self.patience, 1)
         _integer("finetune.batch_size", self.batch_size, 1)
         _number("finetune.lr", self.lr, positive=True)
         _number("finetune.weight_decay", self.weight_decay, positive=False)

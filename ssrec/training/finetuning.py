@@ -1,8 +1,11 @@
 """Next-item fine-tuning with early stopping; the test set is evaluated once, with the best weights.
 
 As released: one left-padded training sequence per user, every position predicts the next item, Adam
-(lr 1e-3), batch 256, early stopping with patience 10 on the validation metric (MRR for the sampled
-protocol, NDCG@20 for full ranking). Without a pre-trained initialisation this is SASRec.
+(lr 1e-3), batch 256, early stopping on the validation metric (MRR for the sampled protocol, NDCG@20 for
+full ranking). Without a pre-trained initialisation this is SASRec. Two defaults differ from the release,
+both measured (README, "Defaults"): batches are length-bucketed with the loss weighted per token
+(``token_weighted``; ``bucketing=False`` gives the release's random batches), and early stopping outlasts
+plateaus (``ssrec.training.stopping``; ``stopping="released"`` gives patience 10 from the last best).
 
 A backbone without per-position output (Caser) sees the same targets one prefix at a time: every
 training position t of every user is an example, the prefix ending at t predicting item t + 1, batched
@@ -24,6 +27,7 @@ from ssrec import distributed
 from ssrec.contracts import (
     CAUSAL,
     PER_POSITION,
+    USERS,
     Encoder,
     LossContext,
     NextItemLoss,
@@ -38,9 +42,11 @@ from ssrec.evaluation.protocol import VALID_METRIC, ProtocolName, RankingProtoco
 from ssrec.evaluation.ranking import encoder_scorer, evaluate
 from ssrec.plugins import create_loss
 from ssrec.progress import progress
+from ssrec.serving.vocabulary import Vocabulary
 from ssrec.training.loop import EpochCallback, LoopPlumbing
 from ssrec.training.optim import adam
 from ssrec.training.precision import autocast, check_precision
+from ssrec.training.stopping import EarlyStopping, stopping_rule
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +58,8 @@ class FinetuneConfig:
     loss: str = "bce"  # a registered loss (ssrec.list_losses()): bce (released), ce, bpr, sampled-softmax, gbce
     loss_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"num_negatives": 128}
     epochs: int = 200
-    patience: int = 10
+    stopping: str = "ssrec"  # a rule of ssrec.training.stopping.RULES: "ssrec" (default) or "released"
+    patience: int | None = None  # None: the rule's own
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -60,11 +67,14 @@ class FinetuneConfig:
     valid_metric: str | None = None  # None: MRR (sampled) or NDCG@20 (full)
     seed: int = 42
     device: str = "cpu"
-    bucketing: bool = True  # length-bucketed batches (False: plain random batches, as released)
+    bucketing: bool = True  # length-bucketed, token-weighted batches (False: plain random batches, as released)
     precision: str = "fp32"  # or "bf16": autocast of the training forward passes; evaluation stays fp32
 
     def metric(self) -> str:
         return self.valid_metric or VALID_METRIC[self.protocol]
+
+    def stopping_rule(self) -> EarlyStopping:
+        return stopping_rule(self.stopping, self.patience)
 
 
 @dataclass
@@ -102,6 +112,7 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
     """
     require_capabilities(encoder, {CAUSAL}, "next-item fine-tuning")
     check_precision(config.precision)
+    rule = config.stopping_rule()
     protocol = RankingProtocol.named(config.protocol, negatives, config.valid_metric)
     device = torch.device(config.device)
     encoder.to(device)
@@ -119,6 +130,7 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
     else:  # one example per (user, target position): the prefix ending there
         examples = (split.train_targets > 0).nonzero()  # (E, 2) user row, position
         lengths = (split.train_inputs[examples[:, 0]] != 0).cumsum(1).gather(1, examples[:, 1:])[:, 0]  # prefix lengths
+    targets_total = float((split.train_targets > 0).sum())  # every example of either kind has its target(s) there
     metric = protocol.valid_metric
     best, best_epoch, best_state, best_valid = float("-inf"), 0, copy.deepcopy(encoder.state_dict()), {}
     history: list[dict[str, float]] = []
@@ -138,6 +150,8 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
         encoder.train()
         total = torch.zeros(2, device=device)  # summed batch losses, batches
         batches = loop.batches(lengths, config.batch_size, config.bucketing)
+        # bucketed: every target token weighs 1 / (mean tokens of a batch), whatever batch it lands in
+        mean_tokens = targets_total / (len(batches) * distributed.world_size()) if config.bucketing else None
         for rows in progress(batches, len(batches), f"finetune epoch {epoch}/{config.epochs}"):
             if per_position:
                 users = examples[rows].to(device)
@@ -145,7 +159,7 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
             else:
                 users, x, y = _prefix_batch(inputs, targets, examples[rows].to(device))
             with autocast(device, config.precision):
-                loss = step_loss(x, y, users, loop.generator)
+                loss = token_weighted(step_loss(x, y, users, loop.generator), y, mean_tokens)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -165,16 +179,32 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
             best_state = copy.deepcopy(encoder.state_dict())
         log.info("epoch %3d/%d  loss %.4f  valid %s %.4f  (best %.4f @%d)  %.1fs", epoch, config.epochs,
                  mean_loss, metric, valid[metric], best, best_epoch, time.perf_counter() - t0)
-        stopped = epoch - best_epoch >= config.patience
+        stopped = rule.should_stop([h[f"valid_{metric}"] for h in history])
         loop.save_state(epoch, encoder, optimizer, stopped=stopped, history=history, best=best, best_epoch=best_epoch,
                         best_state=best_state, best_valid=best_valid)
         if stopped:
-            log.info("early stop: no %s improvement for %d epochs", metric, config.patience)
+            log.info("early stop (%s): %s has not improved since epoch %d", rule.describe(), metric, best_epoch)
     encoder.load_state_dict(best_state)
     encoder.eval()
     test = evaluate(encoder_scorer(encoder), split, "test", protocol, device=device)
-    loop.save_checkpoint("model.pt", encoder, "finetuned", **{"metrics": test, **(checkpoint_extra or {})})
+    vocabulary = Vocabulary.of(split.dataset, with_users=USERS in encoder.capabilities).to_record()
+    loop.save_checkpoint("model.pt", encoder, "finetuned",
+                         **{"metrics": test, "vocabulary": vocabulary, **(checkpoint_extra or {})})
     return FinetuneResult(best_epoch, epoch, best_valid, test, time.perf_counter() - start, history)
+
+
+def token_weighted(loss: torch.Tensor, targets: torch.Tensor, mean_tokens: float | None) -> torch.Tensor:
+    """A batch's mean loss over its target tokens, rescaled so that each token weighs ``1 / mean_tokens``.
+
+    Every registered loss is a mean over the batch's targets (B, L) and Adam takes one step per batch, so in
+    a length-bucketed batch of short histories each token would weigh many times more than in a batch of
+    long ones, and training would favour short-history users. Weighted by its token count over the epoch's
+    mean count per batch, the loss is the per-token sum over that constant: each token weighs what it weighs
+    in random batches (the released ones), on average. ``mean_tokens=None`` keeps the plain mean (released).
+    """
+    if mean_tokens is None:
+        return loss
+    return loss * ((targets > 0).sum() / mean_tokens)
 
 
 def build_loss(config: FinetuneConfig, split: LeaveOneOut, device: torch.device) -> NextItemLoss:

@@ -91,4 +91,10 @@ def _differences(saved: Any, now: Any, where: str = "") -> list[str]:
         return out
     if isinstance(saved, (list, tuple)) and isinstance(now, (list, tuple)):
         saved, now = list(saved), list(now)
-    return [] if saved == now else [f"{where} is {now!r} now, {saved!r} in the run"]
+    return [] if saved == now else [f"{where} is {_short(now)} now, {_short(saved)} in the run"]
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a list of 12,000 item ids is named, not printed)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
