@@ -51,9 +51,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv", nargs="+", type=Path)
     parser.add_argument("--grid", action="store_true", help="summarise every candidate rule, not only the named ones")
+    parser.add_argument("--show", default="", help="comma-separated candidate names whose per-curve rows to print")
     args = parser.parse_args()
     curves = {key: rows for key, rows in load(args.csv).items() if key[2] == "bucketed"}
-    rules = candidates() if args.grid else dict(RULES)
+    grid = candidates()
+    shown = {name for name in args.show.split(",") if name}
+    rules = grid if args.grid or shown else dict(RULES)
     print("| curve | epochs | rule | stops after | selects | test | of the curve's best |")
     print("|---|---|---|---|---|---|---|")
     summary: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
@@ -63,7 +66,7 @@ def main() -> None:
         for name, rule in rules.items():
             run, stopped, selected, test = replay(rule, rows)
             summary[name].append((test / best_test, run, run - released_run))
-            if not args.grid:
+            if (not args.grid and not shown) or name in shown:
                 metric = TEST[rows[0]["valid_metric"]].removeprefix("test_")
                 print(f"| {' '.join(key[:2])} seed {key[4]} | {len(rows)} | {name} | {run}{'' if stopped else '+'} | "
                       f"{selected} | {metric} {test:.4f} | {test / best_test:.3f} |")

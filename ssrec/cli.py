@@ -111,8 +111,50 @@ def cmd_run(args: argparse.Namespace, spec: RunSpec) -> None:
 
 def cmd_plot(args: argparse.Namespace, spec: RunSpec | None) -> None:
     from ssrec.runs.plot import plot_run
+    from ssrec.tuning.plot import is_search_folder, plot_search
 
-    print(plot_run(args.run, args.out))
+    print(plot_search(args.run, args.out) if is_search_folder(Path(args.run)) else plot_run(args.run, args.out))
+
+
+def cmd_tune(args: argparse.Namespace, spec: RunSpec | None) -> None:
+    from ssrec.runs.folder import write_json
+    from ssrec.tuning.search import TuneConfig, format_trials, storage_url, tune
+    from ssrec.tuning.space import read_space
+
+    base, flat = read_config(args.config, _written_by(args.config))
+    if base is None or flat:
+        raise ConfigError(f"{args.config}: a tuning base must be a run spec (a file `ssrec finetune` or `ssrec run` "
+                          "saved, or one with [data], [backbone], [finetune] tables)")
+    dimensions = read_space(args.space, base)
+    out = Path(args.out)
+    config = TuneConfig(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage,
+                        pruner=args.pruner, seed=args.seed, heartbeat=args.heartbeat)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "tune.json", {"study": config.study, "storage": storage_url(out, config.storage),
+                                   "metric": base.protocol.metric, "base": str(args.config), "space": str(args.space)})
+    outcome = tune(base, dimensions, out, config)
+    print(format_trials(outcome.rows, base.protocol.metric))
+    if outcome.best is None:
+        print("no trial completed")
+        return
+    best = outcome.best
+    print(f"\nbest: trial {best['number']} {best['params']}: valid {base.protocol.metric} "
+          f"{best['valid_' + base.protocol.metric]:.4f}; test (computed once, now):")
+    print(format_table([(f"trial {best['number']}", base.protocol.name, best["test"])]))
+    print(f"its spec: {best['config']} (repeat it with `ssrec {'run' if base.pretrain else 'finetune'} --config "
+          f"{best['config']} --out DIR`)")
+
+
+def _written_by(path: str) -> str:
+    """The command a config file names (``command = "run"``), finetune when it names none."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return "finetune"
+    for line in text.splitlines():
+        if line.strip().startswith("command") and "=" in line:
+            return line.split("=", 1)[1].strip().strip('"\'')
+    return "finetune"
 
 
 def cmd_import_checkpoint(args: argparse.Namespace, spec: RunSpec | None) -> None:
@@ -175,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands: dict[str, Callable[..., None]] = {"plugins": cmd_plugins, "pretrain": cmd_pretrain,
                                                 "finetune": cmd_finetune, "evaluate": cmd_evaluate, "run": cmd_run,
                                                 "plot": cmd_plot, "import-checkpoint": cmd_import_checkpoint,
-                                                "recommend": cmd_recommend, "export": cmd_export}
+                                                "recommend": cmd_recommend, "export": cmd_export,
+                                                "tune": cmd_tune}
     helps = {"plugins": "list backbones, objectives and losses with the package providing each",
              "pretrain": "self-supervised pre-training; writes pretrained.pt and pretrain.json",
              "finetune": "next-item fine-tuning with early stopping; writes model.pt, metrics.json",
@@ -184,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
              "plot": "draw a run folder's loss and metric curves (log.jsonl) to a PNG",
              "import-checkpoint": "convert an S3-Rec authors' checkpoint into an ssrec checkpoint",
              "recommend": "top-k items for the users of a data file, in the data's own ids",
-             "export": "a checkpoint as safetensors, ONNX (the scoring path) or item embeddings, into a folder"}
+             "export": "a checkpoint as safetensors, ONNX (the scoring path) or item embeddings, into a folder",
+             "tune": "hyper-parameter search over a run spec on Optuna (resumable, several workers)"}
     subs = {}
     for name, func in commands.items():
         subs[name] = p = sub.add_parser(name, help=helps[name], epilog=_defaults(name) if name in (
@@ -265,6 +309,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp("--format", required=True, choices=("safetensors", "onnx", "embeddings"))
     exp("--out", required=True, help="the folder to write")
     exp("--overwrite", action="store_true", help="replace an existing --out")
+    tune = subs["tune"].add_argument
+    tune("--config", required=True, metavar="BASE.toml", help="the run spec every trial starts from")
+    tune("--space", required=True, metavar="SPACE.toml", help="the searched keys (choice, uniform, loguniform, ...)")
+    tune("--trials", type=int, default=20, help="finished trials the study should hold, over all workers")
+    tune("--timeout", type=float, help="seconds this worker may spend")
+    tune("--study", default="ssrec", help="the study's name in its storage")
+    tune("--storage", help="an SQLAlchemy URL (default: sqlite:///OUT/study.db)")
+    tune("--pruner", choices=("median", "hyperband", "none"), default="median")
+    tune("--seed", type=int, help="the sampler's seed (give workers sharing a study different seeds)")
+    tune("--heartbeat", type=int, default=10, help="seconds between a trial's liveness signals; a trial silent "
+         "for twice as long (a killed worker's) is marked failed")
+    tune("--out", required=True, help="the search folder: study.db, trial-NNNN/, best-config.toml")
     parser.subcommands = subs  # type: ignore[attr-defined]
     return parser
 

@@ -39,6 +39,7 @@ from ssrec.serving.vocabulary import Vocabulary
 from ssrec.training.composition import compose
 from ssrec.training.finetuning import FinetuneConfig, FinetuneResult, finetune
 from ssrec.training.finetuning import resume_identity as finetune_identity
+from ssrec.training.loop import EpochCallback
 from ssrec.training.pretraining import PretrainConfig, PretrainResult, pretrain
 from ssrec.training.pretraining import resume_identity as pretrain_identity
 from ssrec.training.resume import load_training_state, state_path
@@ -200,9 +201,11 @@ class FinetuneOutcome:
 
 
 def finetune_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, command: str | None = "finetune",
-                 dataset: SequenceDataset | None = None) -> FinetuneOutcome:
+                 dataset: SequenceDataset | None = None, on_epoch_end: EpochCallback | None = None,
+                 test: bool = True) -> FinetuneOutcome:
     """Build the backbone, load ``finetune.init`` if set, fine-tune; writes model.pt, metrics.json, the training
-    state and the log into ``out``."""
+    state and the log into ``out``. ``on_epoch_end(epoch, logs)`` follows every epoch (after the log line);
+    ``test=False`` leaves the test split alone (a search selecting on validation)."""
     stage = spec.finetune
     if stage is None:
         raise ValueError("the run spec has no finetune stage")
@@ -229,10 +232,17 @@ def finetune_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
         state = _saved_state(out, "finetune", reuse, finetune_identity(config, run_identity))
         full_config = {**run_identity, "finetune": dataclasses.asdict(config), "init": init_report}
         extra = {"config": full_config, "dataset": _dataset_record(dataset), "run_spec": spec_to_dict(spec)}
-        on_epoch_end = epoch_log(out, "finetune", state["epoch"] if state else 0,
-                                 selected_by=f"valid_{protocol.valid_metric}")
+        log_epoch = epoch_log(out, "finetune", state["epoch"] if state else 0,
+                              selected_by=f"valid_{protocol.valid_metric}")
+
+        callbacks = [c for c in (log_epoch, on_epoch_end) if c is not None]  # no log writer off rank 0
+
+        def after_epoch(epoch: int, logs: dict[str, float]) -> None:
+            for callback in callbacks:
+                callback(epoch, logs)
+
         result = finetune(encoder, split, config, protocol.negatives, out=out, run_identity=run_identity,
-                          resume_from=state, checkpoint_extra=extra, on_epoch_end=on_epoch_end)
+                          resume_from=state, checkpoint_extra=extra, on_epoch_end=after_epoch, test=test)
         record = {"protocol": protocol.name, "split": "test", "dataset": dataset.name, "seed": spec.seed,
                   "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),

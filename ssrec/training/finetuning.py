@@ -97,7 +97,7 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
              on_epoch_end: EpochCallback | None = None, *,
              out: Path | None = None, run_identity: dict[str, Any] | None = None,
              resume_from: dict[str, Any] | None = None,
-             checkpoint_extra: dict[str, Any] | None = None) -> FinetuneResult:
+             checkpoint_extra: dict[str, Any] | None = None, test: bool = True) -> FinetuneResult:
     """Train ``encoder`` for next-item prediction on ``split``; leave it holding the best validation weights.
 
     ``on_epoch_end(epoch, logs)`` is called after every epoch with its loss, timing and validation metrics.
@@ -108,7 +108,8 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
     continues after its epoch exactly as the interrupted run would have.
 
     ``negatives`` (U, 99) are required for the sampled protocol (refused before the first epoch without
-    them). Returns the test metrics of the best validation epoch, evaluated once.
+    them). Returns the test metrics of the best validation epoch, evaluated once (``test=False``: not at
+    all, for a search that must select on validation alone).
     """
     require_capabilities(encoder, {CAUSAL}, "next-item fine-tuning")
     check_precision(config.precision)
@@ -186,11 +187,11 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
             log.info("early stop (%s): %s has not improved since epoch %d", rule.describe(), metric, best_epoch)
     encoder.load_state_dict(best_state)
     encoder.eval()
-    test = evaluate(encoder_scorer(encoder), split, "test", protocol, device=device)
+    metrics = evaluate(encoder_scorer(encoder), split, "test", protocol, device=device) if test else {}
     vocabulary = Vocabulary.of(split.dataset, with_users=USERS in encoder.capabilities).to_record()
     loop.save_checkpoint("model.pt", encoder, "finetuned",
-                         **{"metrics": test, "vocabulary": vocabulary, **(checkpoint_extra or {})})
-    return FinetuneResult(best_epoch, epoch, best_valid, test, time.perf_counter() - start, history)
+                         **{"metrics": metrics, "vocabulary": vocabulary, **(checkpoint_extra or {})})
+    return FinetuneResult(best_epoch, epoch, best_valid, metrics, time.perf_counter() - start, history)
 
 
 def token_weighted(loss: torch.Tensor, targets: torch.Tensor, mean_tokens: float | None) -> torch.Tensor:
