@@ -128,7 +128,7 @@ def cmd_tune(args: argparse.Namespace, spec: RunSpec | None) -> None:
     dimensions = read_space(args.space, base)
     out = Path(args.out)
     config = TuneConfig(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage,
-                        pruner=args.pruner, seed=args.seed, heartbeat=args.heartbeat)
+                        pruner=args.pruner, sampler=args.sampler, seed=args.seed, heartbeat=args.heartbeat)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "tune.json", {"study": config.study, "storage": storage_url(out, config.storage),
                                    "metric": base.protocol.metric, "base": str(args.config), "space": str(args.space)})
@@ -317,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune("--study", default="ssrec", help="the study's name in its storage")
     tune("--storage", help="an SQLAlchemy URL (default: sqlite:///OUT/study.db)")
     tune("--pruner", choices=("median", "hyperband", "none"), default="median")
+    tune("--sampler", choices=("tpe", "grid", "random"), default="tpe",
+         help="grid: every combination of choices and integer ranges, as RecBole's exhaustive search")
     tune("--seed", type=int, help="the sampler's seed (give workers sharing a study different seeds)")
     tune("--heartbeat", type=int, default=10, help="seconds between a trial's liveness signals; a trial silent "
          "for twice as long (a killed worker's) is marked failed")

@@ -152,3 +152,21 @@ def test_pretraining_epoch_choices_are_served_by_one_pretraining(tmp_path):
     shared, direct = load_checkpoint(caches[0] / "pretrained-epoch-1.pt"), load_checkpoint(alone / "pretrained.pt")
     for name, tensor in direct["state_dict"].items():
         torch.testing.assert_close(shared["state_dict"][name], tensor, rtol=0, atol=1e-6, msg=name)
+
+
+def test_the_grid_sampler_covers_every_choice_once(tmp_path):
+    from ssrec.runs.config_file import read_config
+    from ssrec.tuning.search import TuneConfig, grid_space, tune
+
+    base_file, space = _files(tmp_path, epochs=1)
+    space.write_text('"finetune.lr" = { choice = [0.01, 0.001] }\n"backbone.num_layers" = { range = [1, 2] }\n')
+    base, _ = read_config(base_file, "finetune")
+    dimensions = read_space(space, base)
+    assert grid_space(dimensions) == {"finetune.lr": [0.01, 0.001], "backbone.num_layers": [1, 2]}
+    outcome = tune(base, dimensions, tmp_path / "s", TuneConfig(trials=4, sampler="grid", pruner="none", seed=0))
+    assert sorted((r["params"]["finetune.lr"], r["params"]["backbone.num_layers"]) for r in outcome.rows) == \
+        [(0.001, 1), (0.001, 2), (0.01, 1), (0.01, 2)]
+    assert outcome.best is not None and set(outcome.best["test"]) >= {"NDCG@10", "HR@10"}
+    space.write_text('"finetune.lr" = { uniform = [0.001, 0.01] }\n')
+    with pytest.raises(ValueError, match="grid takes choice and range keys only; finetune.lr is uniform"):
+        grid_space(read_space(space, base))

@@ -35,6 +35,7 @@ from ssrec.tuning.space import Dimension, apply_values
 
 log = logging.getLogger(__name__)
 PRUNERS = ("median", "hyperband", "none")
+SAMPLERS = ("tpe", "grid", "random")
 
 
 class SurplusTrial(Exception):
@@ -50,12 +51,15 @@ class TuneConfig:
     study: str = "ssrec"
     storage: str | None = None  # None: sqlite:///DIR/study.db
     pruner: str = "median"
+    sampler: str = "tpe"  # grid: every combination of the choices and integer ranges (RecBole's exhaustive search)
     seed: int | None = None  # the sampler's; give workers sharing a study different seeds
     heartbeat: int = 10  # seconds between a running trial's liveness signals
 
     def __post_init__(self) -> None:
         if not isinstance(self.trials, int) or self.trials < 1:
             raise ValueError(f"--trials must be an integer >= 1, got {self.trials!r}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if self.pruner not in PRUNERS:
             raise ValueError(f"--pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
         if self.timeout is not None and not self.timeout > 0:
@@ -74,13 +78,18 @@ def storage_url(out: Path, storage: str | None) -> str:
 
 
 def open_study(optuna: Any, out: Path, config: TuneConfig, direction: str = "maximize",
-               identity: dict[str, Any] | None = None) -> Any:
+               identity: dict[str, Any] | None = None, dimensions: tuple[Dimension, ...] = ()) -> Any:
     """The study ``config.study`` in its storage (created, or joined); one started with another base spec or
     space is refused."""
     url = storage_url(out, config.storage)
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     storage = optuna.storages.RDBStorage(url, heartbeat_interval=config.heartbeat, engine_kwargs=engine)
-    sampler = optuna.samplers.TPESampler(seed=config.seed)
+    if config.sampler == "grid":
+        sampler = optuna.samplers.GridSampler(grid_space(dimensions), seed=config.seed)
+    elif config.sampler == "random":
+        sampler = optuna.samplers.RandomSampler(seed=config.seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=config.seed)
     pruner = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5),
               "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=5),
               "none": lambda: optuna.pruners.NopPruner()}[config.pruner]()
@@ -105,7 +114,7 @@ def tune(base: RunSpec, dimensions: tuple[Dimension, ...], out: Path, config: Tu
     out.mkdir(parents=True, exist_ok=True)
     identity = {"base": spec_to_dict(base), "space": [dataclasses.asdict(d) for d in dimensions]}
     with _creation_lock(out):  # two workers creating one SQLite schema at once would collide
-        study = open_study(optuna, out, config, identity=json.loads(json.dumps(identity)))
+        study = open_study(optuna, out, config, identity=json.loads(json.dumps(identity)), dimensions=dimensions)
     metric = base.protocol.metric
     epoch_choices = _epoch_choices(dimensions)
     start = time.perf_counter()
@@ -189,6 +198,20 @@ def _wait_for_room(optuna: Any, study: Any, trial: Any, config: TuneConfig) -> N
         if finished + running < config.trials:
             return
         time.sleep(config.heartbeat)  # trials before this one may still finish the study, or die
+
+
+def grid_space(dimensions: tuple[Dimension, ...]) -> dict[str, list[Any]]:
+    """Every value of every dimension, for the grid sampler (choices and integer ranges only)."""
+    grid = {}
+    for d in dimensions:
+        if d.kind == "choice":
+            grid[d.key] = list(d.values)
+        elif d.kind == "range":
+            low, high, step = d.values
+            grid[d.key] = list(range(low, high + 1, step))
+        else:
+            raise ValueError(f"--sampler grid takes choice and range keys only; {d.key} is {d.kind}")
+    return grid
 
 
 def _epoch_choices(dimensions: tuple[Dimension, ...]) -> tuple[int, ...]:
