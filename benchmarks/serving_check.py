@@ -78,6 +78,22 @@ def main() -> None:
             got = session.run(None, {"items": chunk.numpy()})[0]
             worst = max(worst, float(np.abs(got - model(chunk).numpy()).max()))
     print(f"onnxruntime vs torch, 1,000 users: largest |score difference| {worst:.2e}")
+
+    from ssrec.evaluation.ranking import encoder_scorer
+
+    data = split.dataset
+    sample = torch.arange(0, data.num_users, max(1, data.num_users // 500))
+    with torch.no_grad():
+        scores = encoder_scorer(a.encoder)(split.inputs("valid")[sample], sample)  # what validation ranks by
+    scores[:, 0] = scores[:, -1] = float("-inf")
+    for row, u in enumerate(sample.tolist()):
+        scores[row, torch.from_numpy(data.sequence(u)[:-2])] = float("-inf")
+    vocabulary = data.item_vocabulary
+    expected = [vocabulary[i - 1] for i in scores.argmax(dim=1).tolist()]
+    histories = [[vocabulary[i - 1] for i in data.sequence(u)[:-2]] for u in sample.tolist()]
+    got = [items[0] for items in a.recommend(histories, k=1).items]
+    print(f"top-1 of recommend(training part) = arg-max of the evaluation scorer: "
+          f"{sum(g == e for g, e in zip(got, expected))}/{len(sample)} users")
     one, batch = inputs[:1], inputs[:256]
     with torch.no_grad():
         rows = []

@@ -53,16 +53,22 @@ class ConfigError(ValueError):
 SPEC_TABLES = ("data", "backbone", "pretrain", "finetune", "protocol")
 
 
+def read_toml(path: Path, what: str, error: type[ValueError] | None = None) -> dict[str, Any]:
+    """The tables of a TOML file; a missing or malformed file raises ``error`` (``ConfigError``) naming it."""
+    error = error or ConfigError
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what} file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not a TOML file ({exc})") from None
+
+
 def read_config(path: str | Path, command: str) -> tuple[RunSpec | None, dict[str, Any]]:
     """Read a config file for ``command``: ``(spec, {})`` for a spec file, ``(None, flat options)`` for a file
     written before run specs (its options are then checked by ``apply_flat_config``)."""
     path = Path(path)
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a TOML file ({exc})") from None
+    values = read_toml(path, "config")
     written_by = values.pop("command", command)
     if written_by != command:
         raise ConfigError(f"{path}: a config of `ssrec {written_by}`, not of `ssrec {command}`; "

@@ -18,11 +18,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ssrec.runs.config_file import read_toml
 from ssrec.runs.spec import (
     BackboneSpec,
     DataSpec,
@@ -34,11 +34,6 @@ from ssrec.runs.spec import (
     spec_from_dict,
     spec_to_dict,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 SPEC_CLASSES: dict[str, type] = {"data": DataSpec, "backbone": BackboneSpec, "pretrain": PretrainSpec,
                                  "finetune": FinetuneSpec, "protocol": ProtocolSpec}
@@ -78,12 +73,7 @@ class Dimension:
 def read_space(path: str | Path, base: RunSpec) -> tuple[Dimension, ...]:
     """The dimensions of the space file ``path``, each checked against ``base``."""
     path = Path(path)
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpaceError(f"{path}: no such space file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpaceError(f"{path}: not a TOML file ({exc})") from None
+    table = read_toml(path, "space", SpaceError)
     table = table.get("space", table)  # the keys may sit under [space]
     if not table:
         raise SpaceError(f"{path}: no key to search; write e.g. \"finetune.lr\" = {{ choice = [0.001, 0.0005] }}")
