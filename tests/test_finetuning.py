@@ -132,3 +132,13 @@ def test_a_non_finite_loss_stops_fine_tuning_and_keeps_the_last_good_state(split
         finetune(encoder, split, FinetuneConfig(epochs=50, batch_size=400, protocol="full"), out=tmp_path)
     state = load_payload(tmp_path / "finetune-state.pt")
     assert state["epoch"] >= 1 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+@pytest.mark.parametrize("stopping", ["ssrec", "released"])
+def test_fine_tuning_stops_where_its_rule_says(split, stopping):
+    from ssrec.training.stopping import stopping_rule
+
+    _, result = run(split, epochs=25, stopping=stopping, patience=2, lr=3e-3)
+    curve = [h["valid_NDCG@20"] for h in result.history]
+    assert result.epochs_run == (stopping_rule(stopping, 2).stop_epoch(curve) or 25)
+    assert result.best_epoch == 1 + max(range(len(curve)), key=lambda i: (curve[i], -i))

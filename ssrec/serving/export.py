@@ -5,7 +5,7 @@
 - ``onnx``: ``model.onnx``, the scoring path: input ``items`` (batch, length) int64, left-padded with 0,
   items numbered as in ``item_ids.json`` (line i of it is item i + 1), plus ``users`` (batch,) for a backbone
   with a user embedding; output ``scores`` (batch, N), column j the score of ``item_ids[j]``. Batch and
-  length are dynamic. The export is checked against onnxruntime before it is kept. Excluding the history
+  length are dynamic (length 2 to max_len: a one-item history is left-padded to 2). The export is checked against onnxruntime before it is kept. Excluding the history
   is left to the service.
 - ``embeddings``: ``item_embeddings.npy`` (N, H) float32 and ``item_ids.json``, for an approximate
   nearest-neighbour index: a user's score of item i is the inner product of its sequence representation
@@ -158,7 +158,7 @@ def _write_onnx(encoder: Encoder, vocabulary: Vocabulary, folder: Path, config: 
     if worst > ONNX_TOLERANCE:
         raise RuntimeError(f"the ONNX export scores differ from torch's by {worst:.2e} (> {ONNX_TOLERANCE}); not kept")
     _write_item_ids(vocabulary, folder)
-    config["onnx"] = {"inputs": list(example), "output": "scores", "max_len": max_len,
+    config["onnx"] = {"inputs": list(example), "output": "scores", "min_length": 2, "max_len": max_len,
                       "checked_max_abs_difference": worst}
     return {"onnxruntime_max_abs_difference": worst}
 
