@@ -170,3 +170,17 @@ def test_the_grid_sampler_covers_every_choice_once(tmp_path):
     space.write_text('"finetune.lr" = { uniform = [0.001, 0.01] }\n')
     with pytest.raises(ValueError, match="grid takes choice and range keys only; finetune.lr is uniform"):
         grid_space(read_space(space, base))
+
+
+def test_a_combination_asked_for_again_reuses_the_trained_trial(tmp_path):
+    from ssrec.runs.config_file import read_config
+    from ssrec.tuning.search import TuneConfig, format_trials, tune
+
+    base_file, space = _files(tmp_path, epochs=1)
+    space.write_text('"finetune.lr" = { choice = [0.01] }\n')
+    base, _ = read_config(base_file, "finetune")
+    outcome = tune(base, read_space(space, base), tmp_path / "s", TuneConfig(trials=2, pruner="none", seed=0))
+    first, second = outcome.rows
+    assert second["repeat_of"] == 0 and second["valid_NDCG@20"] == first["valid_NDCG@20"]
+    assert not (tmp_path / "s" / "trial-0001").exists() and outcome.best["number"] == 0
+    assert "repeat of 0" in format_trials(outcome.rows, "NDCG@20")

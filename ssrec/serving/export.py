@@ -5,8 +5,8 @@
 - ``onnx``: ``model.onnx``, the scoring path: input ``items`` (batch, length) int64, left-padded with 0,
   items numbered as in ``item_ids.json`` (line i of it is item i + 1), plus ``users`` (batch,) for a backbone
   with a user embedding; output ``scores`` (batch, N), column j the score of ``item_ids[j]``. Batch and
-  length are dynamic (length 2 to max_len: a one-item history is left-padded to 2). The export is checked against onnxruntime before it is kept. Excluding the history
-  is left to the service.
+  length are dynamic (length 2 to max_len: a one-item history is left-padded to 2). The export is checked
+  against onnxruntime before it is kept. Excluding the history is left to the service.
 - ``embeddings``: ``item_embeddings.npy`` (N, H) float32 and ``item_ids.json``, for an approximate
   nearest-neighbour index: a user's score of item i is the inner product of its sequence representation
   with row i - 1.

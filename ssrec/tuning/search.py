@@ -123,6 +123,10 @@ def tune(base: RunSpec, dimensions: tuple[Dimension, ...], out: Path, config: Tu
     def objective(trial: Any) -> float:
         _wait_for_room(optuna, study, trial, config)
         values = {d.key: d.suggest(trial) for d in dimensions}
+        repeated = _complete_with(optuna, study, values)
+        if repeated is not None:  # the same settings and seed train the same model: reuse its value
+            trial.set_user_attr("repeat_of", repeated.number)
+            return float(repeated.value)
         spec = apply_values(base, values)
         folder = out / f"trial-{trial.number:04d}"
         trial.set_user_attr("folder", str(folder))
@@ -180,6 +184,14 @@ def _creation_lock(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _complete_with(optuna: Any, study: Any, values: dict[str, Any]) -> Any:
+    """A complete trial with exactly these values, if any (samplers may ask for a combination twice)."""
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if t.params == values and "folder" in t.user_attrs:
+            return t
+    return None
+
+
 def _finished(study: Any, states: tuple[Any, ...]) -> int:
     return sum(t.state in states for t in study.get_trials(deepcopy=False))
 
@@ -234,6 +246,7 @@ def trial_rows(study: Any, metric: str) -> list[dict[str, Any]]:
         rows.append({"number": t.number, "state": t.state.name.lower(), "params": t.params,
                      f"valid_{metric}": t.value, "seconds": t.user_attrs.get("seconds"),
                      "pretrain_seconds": t.user_attrs.get("pretrain_seconds"),
+                     "repeat_of": t.user_attrs.get("repeat_of"),
                      "epochs": max(t.intermediate_values, default=None)})
     return rows
 
@@ -243,7 +256,7 @@ def _best(optuna: Any, study: Any, base: RunSpec, out: Path, metric: str) -> dic
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         return None
-    trial = max(complete, key=lambda t: (t.value, -t.number))
+    trial = max((t for t in complete if "repeat_of" not in t.user_attrs), key=lambda t: (t.value, -t.number))
     record_path = out / "best.json"
     if record_path.exists():
         kept = json.loads(record_path.read_text())
@@ -268,7 +281,8 @@ def format_trials(rows: list[dict[str, Any]], metric: str) -> str:
     lines = [head]
     for r in rows:
         value = r[f"valid_{metric}"]
-        lines.append([str(r["number"]), r["state"], *(_fmt(r["params"].get(k)) for k in keys),
+        state = r["state"] if r.get("repeat_of") is None else f"repeat of {r['repeat_of']}"
+        lines.append([str(r["number"]), state, *(_fmt(r["params"].get(k)) for k in keys),
                       "" if value is None else f"{value:.4f}", "" if r["epochs"] is None else str(r["epochs"]),
                       "" if r["seconds"] is None else f"{r['seconds']:.1f}"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
