@@ -142,10 +142,16 @@ def _write_onnx(encoder: Encoder, vocabulary: Vocabulary, folder: Path, config: 
     shapes: dict[str, Any] = {"items": {0: batch, 1: length}, **({"users": {0: batch}} if users else {})}
     path = folder / "model.onnx"
     chatter = io.StringIO()  # the exporter prints its progress and warns about torch internals: kept at DEBUG
-    with torch.no_grad(), contextlib.redirect_stdout(chatter), warnings.catch_warnings():
-        warnings.simplefilter("ignore", (FutureWarning, UserWarning, DeprecationWarning))
-        torch.onnx.export(model, tuple(example.values()), str(path), dynamo=True, input_names=list(example),
-                          output_names=["scores"], dynamic_shapes=shapes, external_data=False, verbose=False)
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)  # "torchvision is not installed" and the like: not ours to act on
+    try:
+        with torch.no_grad(), contextlib.redirect_stdout(chatter), warnings.catch_warnings():
+            warnings.simplefilter("ignore", (FutureWarning, UserWarning, DeprecationWarning))
+            torch.onnx.export(model, tuple(example.values()), str(path), dynamo=True, input_names=list(example),
+                              output_names=["scores"], dynamic_shapes=shapes, external_data=False, verbose=False)
+    finally:
+        exporter_log.setLevel(level)
     log.debug("torch.onnx.export: %s", chatter.getvalue())
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0

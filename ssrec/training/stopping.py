@@ -67,7 +67,7 @@ class EarlyStopping:
 
 #: the rules by name: "released" is the S3-Rec/SASRec release's; "ssrec" the default, chosen by replaying
 #: candidate rules on whole fine-tuning curves of LastFM and Beauty (benchmarks/stopping_rules.py; README,
-#: "Defaults"): on each of its 12 curves (3 seeds of SASRec on LastFM and Beauty, of S3-Rec on Beauty) it
+#: "Defaults"): on each of nine curves (3 seeds of SASRec on LastFM and Beauty, of S3-Rec on Beauty) it
 #: reported the test metric of the curve's best validation epoch, where the released rule kept 61% of it on
 #: LastFM (stopped on the plateau) and 91% on Beauty; 1% tolerance lost 9% on a Beauty curve whose
 #: validation value moves 2-3% from epoch to epoch
