@@ -184,3 +184,18 @@ def test_a_combination_asked_for_again_reuses_the_trained_trial(tmp_path):
     assert second["repeat_of"] == 0 and second["valid_NDCG@20"] == first["valid_NDCG@20"]
     assert not (tmp_path / "s" / "trial-0001").exists() and outcome.best["number"] == 0
     assert "repeat of 0" in format_trials(outcome.rows, "NDCG@20")
+
+
+def test_the_cli_search_prints_its_trials_and_plots_them(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from ssrec.cli import main
+
+    base, space = _files(tmp_path, epochs=1)
+    space.write_text('"finetune.lr" = { choice = [0.01, 0.001] }\n')
+    out = tmp_path / "s"
+    assert main(["-q", "tune", "--config", str(base), "--space", str(space), "--trials", "2", "--sampler", "grid",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "trial  state" in printed and "best: trial" in printed and "best-config.toml" in printed
+    assert main(["-q", "plot", str(out)]) == 0
+    assert (out / "search.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
