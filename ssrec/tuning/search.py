@@ -163,9 +163,16 @@ def tune(base: RunSpec, dimensions: tuple[Dimension, ...], out: Path, config: Tu
         if done >= config.trials:
             study.stop()
 
-    if _finished(study, finished_states) < config.trials:
-        study.optimize(objective, timeout=config.timeout, callbacks=[announce], catch=(SurplusTrial,),
-                       gc_after_trial=True)
+    deadline = None if config.timeout is None else time.monotonic() + config.timeout
+    done = _finished(study, finished_states)
+    while done < config.trials:  # again while it gains: the grid sampler stops once each point was tried,
+        left = None if deadline is None else deadline - time.monotonic()  # a failed (killed) one included
+        if left is not None and left <= 0:
+            break
+        study.optimize(objective, timeout=left, callbacks=[announce], catch=(SurplusTrial,), gc_after_trial=True)
+        before, done = done, _finished(study, finished_states)
+        if done == before:
+            break
     rows = trial_rows(study, metric)
     best = _best(optuna, study, base, out, metric)
     return TuneOutcome(rows, best, time.perf_counter() - start)
