@@ -147,14 +147,9 @@ def cmd_tune(args: argparse.Namespace, spec: RunSpec | None) -> None:
 
 def _written_by(path: str) -> str:
     """The command a config file names (``command = "run"``), finetune when it names none."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return "finetune"
-    for line in text.splitlines():
-        if line.strip().startswith("command") and "=" in line:
-            return line.split("=", 1)[1].strip().strip('"\'')
-    return "finetune"
+    from ssrec.runs.config_file import read_toml
+
+    return str(read_toml(Path(path), "config").get("command", "finetune"))
 
 
 def cmd_import_checkpoint(args: argparse.Namespace, spec: RunSpec | None) -> None:

@@ -111,7 +111,7 @@ def _tokens(frame: Any, column: str, rows: Rows) -> list[str]:
     """The column's values as tokens; a missing value is an error at its row."""
     values = frame[column]
     _refuse_missing(values, rows)
-    return [_token(v) for v in values.to_numpy()]
+    return [id_token(v) for v in values.to_numpy()]
 
 
 def _times(pd: Any, values: Any, rows: Rows) -> np.ndarray:
@@ -146,14 +146,14 @@ def _attribute_tokens(pd: Any, values: Any) -> list[list[str]]:
     tokens = []
     for v in values.to_numpy():
         if isinstance(v, (list, tuple, np.ndarray)):
-            tokens.append([_token(t) for t in v if not _missing(pd, t)])
+            tokens.append([id_token(t) for t in v if not _missing(pd, t)])
         else:
-            tokens.append([] if _missing(pd, v) or str(v).strip() == "" else [_token(v).strip()])
+            tokens.append([] if _missing(pd, v) or str(v).strip() == "" else [id_token(v).strip()])
     return tokens
 
 
-def _token(value: Any) -> str:
-    """A value's string form; an integral float is written as the integer it is (1999.0 is 1999)."""
+def id_token(value: Any) -> str:
+    """A value's string form as an id token; an integral float is written as the integer it is (1999.0 is 1999)."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)

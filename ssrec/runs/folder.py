@@ -121,6 +121,26 @@ def owned(out: Path) -> Iterator[None]:
                 key.rmdir()
 
 
+def in_use(out: Path) -> bool:
+    """Whether a running process owns ``out`` (``owned``); a dead owner's lock is free."""
+    import fcntl
+
+    lock = out / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write a run's JSON record atomically (rank 0 only under torchrun)."""
     if distributed.is_main():

@@ -22,7 +22,7 @@ import numpy as np
 from ssrec.atomic import atomic_write
 from ssrec.data.dataset import SequenceDataset
 from ssrec.data.text_file import read_text
-from ssrec.evaluation.ranking import SCORE_BUDGET, concatenated_ranges
+from ssrec.evaluation.ranking import concatenated_ranges
 from ssrec.extras import require
 from ssrec.progress import progress
 from ssrec.serving.recommender import Recommender
@@ -108,7 +108,7 @@ def recommend_data(recommender: Recommender, dataset: SequenceDataset, *, k: int
     user_ids = [dataset.users[r] for r in rows]
     model_users = recommender.user_rows(user_ids, len(rows)) if recommender.needs_users else None
     chunks = recommender.top_k(kept, offsets, k, exclude_seen=exclude_seen, users=model_users)
-    total = -(-len(rows) // max(1, SCORE_BUDGET // (recommender.vocabulary.num_items + 2)))  # chunks
+    total = -(-len(rows) // recommender.chunk_rows)  # chunks
     results = _with_users(progress(chunks, total, "recommend"), user_ids)
     if out is None:
         _write_csv(results, stdout or sys.stdout)

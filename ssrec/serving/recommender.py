@@ -18,6 +18,7 @@ import torch
 
 from ssrec.contracts import USERS, Encoder, sequence_summary
 from ssrec.data.batching import trim_leading_padding
+from ssrec.data.split import left_padded
 from ssrec.evaluation.ranking import SCORE_BUDGET, concatenated_ranges
 from ssrec.io.checkpoint import CheckpointError, load_checkpoint, rebuild_backbone
 from ssrec.serving.vocabulary import OnUnknown, UnknownIdError, Vocabulary
@@ -133,6 +134,11 @@ class Recommender:
                                  f"trained on ({len(missing)} unknown)")
         return np.array([index[str(u)] for u in users], dtype=np.int64)
 
+    @property
+    def chunk_rows(self) -> int:
+        """Histories scored at once: their score matrix stays under ``SCORE_BUDGET`` floats."""
+        return max(1, SCORE_BUDGET // (self.vocabulary.num_items + 2))
+
     def check_k(self, k: int) -> None:
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= self.vocabulary.num_items:
             raise ValueError(f"k must be an integer in 1..{self.vocabulary.num_items} (the model's items), got {k!r}")
@@ -144,14 +150,11 @@ class Recommender:
         + 1]]`` (item numbers 1..N, CSR), in row order. The model sees the last ``max_len`` items of a history;
         the whole history is excluded (unless ``exclude_seen=False``)."""
         self.check_k(k)
-        width = self.vocabulary.num_items + 2
-        chunk = max(1, SCORE_BUDGET // width)
         rows_total = len(offsets) - 1
-        for lo in range(0, rows_total, chunk):
-            rows = np.arange(lo, min(lo + chunk, rows_total))
+        for lo in range(0, rows_total, self.chunk_rows):
+            rows = np.arange(lo, min(lo + self.chunk_rows, rows_total))
             starts, ends = offsets[rows], offsets[rows + 1]
-            inputs = _left_padded(items, np.maximum(starts, ends - self.max_len), ends)  # (B, L)
-            (x,) = trim_leading_padding(torch.from_numpy(inputs))
+            (x,) = trim_leading_padding(torch.from_numpy(left_padded(items, starts, ends, self.max_len)))  # (B, L')
             u = torch.from_numpy(users[rows]).to(self.device) if users is not None else None
             h = sequence_summary(self.encoder, x.to(self.device), causal=True, users=u)  # (B, H)
             scores = (h @ self.encoder.item_embeddings.weight.T).float()  # (B, N + 2)
@@ -165,17 +168,6 @@ class Recommender:
             top, best = top.cpu().numpy(), best.cpu().numpy()
             ids = self.vocabulary.ids_of(best)
             yield [list(ids[r][np.isfinite(top[r])]) for r in range(len(rows))], top
-
-
-def _left_padded(items: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Rows ``items[starts[r]:ends[r]]`` right-aligned in a zero matrix (R, max length)."""
-    lengths = ends - starts
-    out = np.zeros((len(starts), int(lengths.max()) if len(starts) else 1), dtype=np.int64)
-    rows = np.repeat(np.arange(len(starts)), lengths)
-    cols = out.shape[1] - np.repeat(lengths, lengths) + (np.arange(int(lengths.sum())) - np.repeat(
-        np.cumsum(lengths) - lengths, lengths))
-    out[rows, cols] = items[concatenated_ranges(starts, ends)]
-    return out
 
 
 __all__ = ["Recommendations", "Recommender", "UnknownIdError", "Vocabulary"]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ssrec.data.dataset import SequenceDataset
+from ssrec.data.frame_format import id_token
 
 log = logging.getLogger(__name__)
 OnUnknown = Literal["error", "skip"]
@@ -66,7 +67,7 @@ class Vocabulary:
         """
         out = []
         for position, token in enumerate(ids):
-            number = self._item_index.get(_token(token), 0)
+            number = self._item_index.get(id_token(token), 0)
             if not number and on_unknown == "error":
                 raise UnknownIdError(f"{where}item id {token!r} (position {position + 1}) is not among the "
                                      f"{self.num_items} items the model was trained on")
@@ -96,11 +97,4 @@ class Vocabulary:
                                  f"of the data's item ids are unknown to the model (first: {first}): a model of "
                                  "other data?")
         return lookup, len(unknown)
-
-
-def _token(value: Any) -> str:
-    """The id's string form; an integral float is the integer it is (1999.0 is 1999), as the readers write it."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 

@@ -15,12 +15,11 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
 from ssrec.runs import execute
-from ssrec.runs.folder import LOCK_NAME, Reuse
+from ssrec.runs.folder import Reuse, in_use
 from ssrec.runs.spec import RunSpec, spec_to_dict
 from ssrec.training.resume import state_path
 
@@ -52,25 +51,7 @@ def pretrained_checkpoint(spec: RunSpec, epoch_choices: tuple[int, ...], cache: 
             log.info("waiting for the pre-training another worker runs in %s", folder)
             while not (folder / "pretrained.pt").exists():
                 time.sleep(WAIT_SECONDS)
-                if _free(folder):
+                if not in_use(folder):
                     break  # its worker died: resume it here
     return wanted
 
-
-def _free(folder: Path) -> bool:
-    """Whether nobody holds ``folder`` (its owner's lock dies with the process)."""
-    import fcntl
-
-    lock = folder / LOCK_NAME
-    if not lock.exists():
-        return True
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    finally:
-        os.close(fd)

@@ -155,7 +155,7 @@ def tune(base: RunSpec, dimensions: tuple[Dimension, ...], out: Path, config: Tu
         if trial.user_attrs.get("surplus"):
             study.stop()
             return
-        done = sum(t.state in finished_states for t in study.get_trials(deepcopy=False))
+        done = _finished(study, finished_states)
         text = (f"trial {trial.number}: {trial.state.name.lower()}"
                 + (f", valid {metric} {trial.value:.4f}" if trial.value is not None else "")
                 + f"; {done}/{config.trials} trials done")
