@@ -17,6 +17,7 @@ from torch import nn
 from ssrec.contracts import ATTRIBUTES, PER_POSITION, ObjectiveContext, PretrainStep
 from ssrec.data.corruption import MaskedItems
 from ssrec.data.pretrain_data import PretrainBatch
+from ssrec.nn.row_buckets import pad_rows
 from ssrec.objectives.heads import check_reduction, projection, reduce
 
 
@@ -43,7 +44,8 @@ class AttributePrediction(nn.Module):
     def loss(self, batch: PretrainBatch, step: PretrainStep) -> torch.Tensor:
         view, hidden = step.masked_items(batch, self.mask_ratio)  # (B, L), (B, L, H)
         where = self.positions(view)  # (B, L)
-        logits = self.projection(hidden[where]) @ step.attribute_embeddings.weight.T  # (T, A)
+        h, rows = pad_rows(hidden[where])  # (T, H), rows bucketed under CPU bf16 (ssrec.nn.row_buckets)
+        logits = (self.projection(h) @ step.attribute_embeddings.weight.T)[:rows]  # (T, A)
         attributes = step.data.attribute_table[batch.items[where]]  # (T, K) ids, 0 = none
         positive = (logits.gather(1, attributes) * (attributes != 0)).sum(1)  # (T,)
         return reduce(F.softplus(logits).sum(1) - positive, self.reduction)

@@ -21,6 +21,7 @@ from torch import nn
 from ssrec.contracts import PER_POSITION, ObjectiveContext, PretrainStep
 from ssrec.data.corruption import sample_excluding
 from ssrec.data.pretrain_data import PretrainBatch
+from ssrec.nn.row_buckets import pad_rows
 from ssrec.objectives.heads import check_reduction, pairwise_loss, projection, reduce
 
 
@@ -51,7 +52,8 @@ class MaskedItemPrediction(nn.Module):
     def loss(self, batch: PretrainBatch, step: PretrainStep) -> torch.Tensor:
         view, hidden = step.masked_items(batch, self.mask_ratio)  # (B, L), (B, L, H)
         rows = view.masked.nonzero()[:, 0]  # (T,) the sample of every masked position
-        h = self.projection(hidden[view.masked])  # (T, H)
+        h, count = pad_rows(hidden[view.masked])  # (T, H), rows bucketed under CPU bf16 (ssrec.nn.row_buckets)
+        h = self.projection(h)[:count]  # (T, H)
         table = step.encoder.item_embeddings.weight  # (N + 2, H)
         positives = batch.items[view.masked]  # (T,)
         negatives = sample_excluding(batch.items[rows], self.num_negatives, step.data.num_items,

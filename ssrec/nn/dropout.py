@@ -19,8 +19,9 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
         return x
     if x.device.type != "cpu" or p >= 1.0:
         return F.dropout(x, p, training=True)
-    scale = torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))  # 1 / (1 - p) where kept, 0 elsewhere
-    return x * scale
+    # drawn in fp32 whatever x's dtype: a bf16 uniform has 8 bits (p would be rounded) and is slower to draw
+    scale = torch.rand(x.shape, device=x.device).ge_(p).mul_(1.0 / (1.0 - p))  # 1/(1 - p) where kept, else 0
+    return x * scale.to(x.dtype)
 
 
 class Dropout(nn.Module):
