@@ -126,3 +126,15 @@ def test_the_example_plugin_package_installs_and_passes_its_own_tests(tmp_path: 
     assert listed["objectives"]["contrastive"]["plugin"] == "contrastive"  # the entry point's name
     report = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example / "tests")], cwd=tmp_path)
     assert " passed" in report and "failed" not in report
+
+
+def test_every_folder_of_the_package_is_listed_for_the_wheel():
+    """A sub-package left out of pyproject's list works in the editable install and is missing from the wheel."""
+    from ssrec.runs.config_file import read_toml
+
+    listed = set(read_toml(REPO / "pyproject.toml", "project")["tool"]["setuptools"]["packages"])
+    folders = {".".join(("ssrec", *p.parent.relative_to(REPO / "ssrec").parts)) for p in (REPO / "ssrec").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert folders - listed == set(), f"pyproject.toml [tool.setuptools] packages misses {sorted(folders - listed)}"
+    assert all((REPO / "ssrec" / Path(*name.split(".")[1:]) / "__init__.py").exists()
+               for name in folders), "every sub-package needs an __init__.py"
