@@ -123,3 +123,18 @@ def test_a_checkpoint_saved_from_python_is_checked_against_the_catalogue(tmp_pat
     spec = RunSpec(data=DataSpec(str(data_file)), protocol=ProtocolSpec("full"), device="cpu")
     with pytest.raises(CheckpointError, match=r"model.pt: the model was trained on 4 items, .* has 160"):
         execute.evaluate_checkpoint(tmp_path / "model.pt", spec)
+
+
+def test_a_run_with_fixed_negatives_reports_its_sampled_row_on_those_negatives(tmp_path, data_file):
+    from ssrec.data import load_dataset, write_negatives
+    from ssrec.data.sampling import UserItemIndex, sample_distinct_negatives
+
+    dataset = load_dataset(data_file)
+    negatives = tmp_path / "negatives.txt"
+    write_negatives(negatives, dataset, sample_distinct_negatives(UserItemIndex(dataset), 99, seed=11))
+    spec = RunSpec(data=DataSpec(str(data_file), max_len=10), backbone=BackboneSpec("sasrec", {"hidden_size": 16}),
+                   finetune=FinetuneSpec(epochs=2), protocol=ProtocolSpec("sampled", str(negatives)), seed=3,
+                   device="cpu")
+    outcome = execute.run(spec, tmp_path / "run")
+    sampled = [metrics for model, protocol, metrics in outcome.rows if protocol == "sampled" and model != "popularity"]
+    assert sampled == [outcome.finetune.result.test_metrics], "the table's sampled row must use --negatives"

@@ -306,7 +306,9 @@ def run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE) -> RunOutcome:
             spec = dataclasses.replace(spec, pretrain=None,
                                        finetune=dataclasses.replace(spec.finetune, init=str(pretrained.checkpoint)))
         tuned = finetune_run(spec, out, reuse, command=None if pretrained else "run", dataset=dataset)
-    sampled, _ = protocol_for(ProtocolSpec("sampled"), spec.seed, dataset)
+    # the sampled row uses the run's own negatives (its file, or those its seed generates)
+    sampled, _ = protocol_for(spec.protocol if spec.protocol.name == "sampled" else ProtocolSpec("sampled"),
+                              spec.seed, dataset)
     scorers = (("popularity", popularity_scorer(tuned.split)), (label, encoder_scorer(tuned.encoder)))
     rows = [(model, str(protocol.name), evaluate(scorer, tuned.split, "test", protocol))
             for protocol in (RankingProtocol.named("full"), sampled) for model, scorer in scorers]
