@@ -25,6 +25,7 @@ from ssrec.runs import execute
 from ssrec.runs.config_file import ConfigError, apply_flat_config, read_config
 from ssrec.runs.folder import reuse_of
 from ssrec.runs.options import objectives_from_options, option_pairs
+from ssrec.runs.presets import PRESETS
 from ssrec.runs.report import format_table, pretrain_summary
 from ssrec.runs.spec import METRICS, PROTOCOLS, PretrainSpec, ProtocolSpec, RunSpec, SpecError, default_spec
 from ssrec.threads import use_threads
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
             add("--no-bucketing", dest="bucketing", action="store_const", const=False,
                 help="plain random batches as released (default: length-bucketed batches, loss weighted per token)")
             add("--precision", choices=PRECISIONS, help="training forward passes in fp32 (released) or bf16 autocast")
+            add("--preset", choices=sorted(PRESETS),
+                help="throughput: the faithful quality sooner (ssrec.runs.presets); the other options override it")
             add("--out", required=name != "run", help="the run folder")
             add("--overwrite", action="store_true", help="replace a run already in --out")
             add("--resume", action="store_true", help="continue the run in --out from its last epoch")
@@ -342,6 +345,8 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, RunSpec | None]:
     args = parser.parse_args(argv)
     if base is None:
         return args, None
+    if getattr(args, "preset", None):
+        base = PRESETS[args.preset](base)
     try:
         return args, spec_from_args(args, base)
     except SpecError as exc:

@@ -1,0 +1,190 @@
+"""The benchmark grid: data set x backbone x pre-training x loss x protocol x seed, one results row per cell.
+
+    python benchmarks/grid.py benchmarks/grids/fig3.toml                  # every missing cell, in order
+    python benchmarks/grid.py benchmarks/grids/fig3.toml --only dataset=lastfm,protocol=sampled
+    python benchmarks/grid.py benchmarks/grids/fig3.toml \
+        --cell dataset=lastfm,backbone=sasrec,pretrain=150,loss=bce,protocol=sampled,seed=42
+    python benchmarks/grid.py benchmarks/grids/fig3.toml --table          # results file -> markdown table
+
+A grid file (TOML) names the results CSV and the values of each axis. Each finished cell appends one row to
+that CSV (committed; no run folders or weights in git), with its seconds and the command that repeats it
+(``--cell``, which runs the cell again and prints its figures beside the recorded ones without writing).
+A killed grid resumes: finished cells are skipped, an interrupted pre-training continues from its training
+state under ``--runs`` (ssrec's exact resume), a pre-training already finished there is reused. Every
+pre-training runs once per (data set, backbone it trains, epochs), with ``pretrain_seed``; Caser takes the
+Transformer's (``reproduce_fig3.PRETRAINED_FROM``). Run it alone on the machine: the seconds are recorded.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import itertools
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ssrec.atomic import atomic_write_text
+from ssrec.runs import execute
+from ssrec.runs.config_file import read_toml
+from ssrec.runs.folder import Reuse
+from ssrec.runs.spec import BackboneSpec, DataSpec, FinetuneSpec, PretrainSpec, ProtocolSpec, RunSpec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduce_fig3 import PRETRAINED_FROM  # noqa: E402
+from reproduction import FILES  # noqa: E402
+
+log = logging.getLogger("grid")
+AXES = {"dataset": "datasets", "backbone": "backbones", "pretrain": "pretraining", "loss": "losses",
+        "protocol": "protocols", "seed": "seeds"}
+METRICS = ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR")
+FIELDS = (*AXES, *METRICS, "best_epoch", "epochs_run", "finetune_seconds", "pretrain_seconds", "command")
+#: published figures to print beside ours: (dataset, protocol, model) -> NDCG@10 (REFERENCE.md)
+PUBLISHED = {("beauty", "sampled", "sasrec"): 0.3156, ("beauty", "sampled", "s3rec"): 0.3732,
+             ("beauty", "full", "sasrec"): 0.0318, ("beauty", "full", "s3rec"): 0.0327,
+             ("lastfm", "sampled", "sasrec"): 0.2755, ("lastfm", "sampled", "s3rec"): 0.3583}
+
+
+def read_grid(path: Path) -> dict[str, Any]:
+    grid = read_toml(path, "grid file")
+    missing = [k for k in (*AXES.values(), "results", "pretrain_seed") if k not in grid]
+    if missing:
+        raise SystemExit(f"{path}: missing key {missing[0]}; a grid names results, pretrain_seed and "
+                         + ", ".join(AXES.values()))
+    unknown = sorted(set(grid[AXES["dataset"]]) - set(FILES))
+    if unknown:
+        raise SystemExit(f"{path}: datasets: unknown {unknown[0]!r}; known: {', '.join(sorted(FILES))}")
+    return grid
+
+
+def parse_cell(text: str) -> dict[str, str]:
+    pairs = dict(item.partition("=")[::2] for item in text.split(",") if item)
+    unknown = sorted(set(pairs) - set(AXES))
+    if unknown:
+        raise SystemExit(f"cell key {unknown[0]!r} is not an axis; axes: {', '.join(AXES)}")
+    return pairs
+
+
+def cells(grid: dict[str, Any], only: dict[str, str]) -> list[dict[str, str]]:
+    axes = [[str(v) for v in grid[plural]] for plural in AXES.values()]
+    every = (dict(zip(AXES, values)) for values in itertools.product(*axes))
+    return [c for c in every if all(c[k] == v for k, v in only.items())]
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.open())) if path.exists() else []
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+    writer.writeheader()
+    writer.writerows([*read_rows(path), {k: str(v) for k, v in row.items()}])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path) -> tuple[str, float]:
+    """The checkpoint of the cell's pre-training, run (or resumed) when needed; seconds spent on it here."""
+    source, epochs = PRETRAINED_FROM[cell["backbone"]], int(cell["pretrain"])
+    out = runs / cell["dataset"] / f"pretrain-{source}-e{epochs}-s{grid['pretrain_seed']}"
+    if (out / "pretrained.pt").exists():
+        return str(out / "pretrained.pt"), 0.0
+    reuse = Reuse.RESUME if (out / "pretrain-state.pt").exists() else Reuse.OVERWRITE
+    spec = RunSpec(data=DataSpec(str(data_dir / FILES[cell["dataset"]][0])), backbone=BackboneSpec(source),
+                   pretrain=PretrainSpec(epochs=epochs), finetune=None, seed=int(grid["pretrain_seed"]), device="auto")
+    t0 = time.perf_counter()
+    execute.pretrain_run(spec, out, reuse)
+    return str(out / "pretrained.pt"), time.perf_counter() - t0
+
+
+def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path) -> dict[str, Any]:
+    """Fine-tune (after pre-training, when the cell has it) and test one cell; its row."""
+    init, pretrain_seconds = None, 0.0
+    if int(cell["pretrain"]):
+        init, pretrain_seconds = pretrained(grid, cell, data_dir, runs)
+    data_file, negatives, _ = FILES[cell["dataset"]]
+    fixed = str(data_dir / negatives) if cell["protocol"] == "sampled" and negatives else None
+    spec = RunSpec(data=DataSpec(str(data_dir / data_file)), backbone=BackboneSpec(cell["backbone"]),
+                   finetune=FinetuneSpec(loss=cell["loss"], init=init), protocol=ProtocolSpec(cell["protocol"], fixed),
+                   seed=int(cell["seed"]), device="auto")
+    out = runs / cell["dataset"] / "-".join(f"{k}={cell[k]}" for k in AXES if k != "dataset")
+    tuned = execute.finetune_run(spec, out, Reuse.OVERWRITE)
+    record = tuned.record
+    return {**cell, **{m: round(record["metrics"][m], 4) for m in METRICS}, "best_epoch": record["best_epoch"],
+            "epochs_run": record["epochs_run"], "finetune_seconds": round(record["seconds"], 1),
+            "pretrain_seconds": round(pretrain_seconds, 1),
+            "command": f"python benchmarks/grid.py GRID --cell {','.join(f'{k}={cell[k]}' for k in AXES)}"}
+
+
+def mean_std(values: list[float]) -> str:
+    if not values:
+        return "-"
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.4f} ± {spread:.4f} ({len(values)})"
+
+
+def table(grid: dict[str, Any], rows: list[dict[str, str]]) -> str:
+    """Markdown: per data set, protocol, loss and backbone, NDCG@10 and HR@10 over seeds, plain vs pre-trained."""
+    lines = ["| dataset | protocol | loss | backbone | NDCG@10 plain | NDCG@10 S3-Rec | gain | HR@10 plain | "
+             "HR@10 S3-Rec | published NDCG@10 (SASRec / S3-Rec) |", "|" + "---|" * 10]
+    for dataset, protocol, loss, backbone in itertools.product(
+            *([str(v) for v in grid[AXES[k]]] for k in ("dataset", "protocol", "loss", "backbone"))):
+        key = (dataset, protocol, loss, backbone)
+
+        def values(pretrain: bool, metric: str, key: tuple[str, ...] = key) -> list[float]:
+            return [float(r[metric]) for r in rows if (r["dataset"], r["protocol"], r["loss"], r["backbone"]) == key
+                    and (int(r["pretrain"]) > 0) == pretrain]
+        plain, pre = values(False, "NDCG@10"), values(True, "NDCG@10")
+        if not plain and not pre:
+            continue
+        gain = f"{statistics.mean(pre) / statistics.mean(plain) - 1:+.1%}" if plain and pre else "-"
+        published = " / ".join(f"{PUBLISHED[(dataset, protocol, m)]:.4f}" if (dataset, protocol, m) in PUBLISHED
+                               else "-" for m in ("sasrec", "s3rec")) if backbone == "transformer" else ""
+        lines.append(f"| {dataset} | {protocol} | {loss} | {backbone} | {mean_std(plain)} | {mean_std(pre)} | {gain} | "
+                     f"{mean_std(values(False, 'HR@10'))} | {mean_std(values(True, 'HR@10'))} | {published} |")
+    seconds = sum(float(r["finetune_seconds"]) + float(r["pretrain_seconds"]) for r in rows)
+    lines.append(f"\n{len(rows)} cells, {seconds / 3600:.1f} h of compute recorded. `transformer` without "
+                 "pre-training is SASRec; with it, S3-Rec. Mean ± standard deviation (seeds).")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("grid", type=Path)
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--runs", type=Path, default=Path("runs/grid"), help="run folders (not committed)")
+    parser.add_argument("--only", default="", help="run only the cells matching axis=value,...")
+    parser.add_argument("--cell", help="run this one cell again and compare with its recorded row")
+    parser.add_argument("--table", action="store_true", help="write the markdown table beside the results file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    grid = read_grid(args.grid)
+    results = Path(grid["results"])
+    if args.table:
+        markdown = table(grid, read_rows(results))
+        atomic_write_text(results.with_suffix(".md"), markdown)
+        print(markdown)
+        return
+    if args.cell:
+        cell = parse_cell(args.cell)
+        recorded = [r for r in read_rows(results) if all(r[k] == v for k, v in cell.items())]
+        row = run_cell(grid, cell, args.data_dir, args.runs / "rerun")
+        for metric in METRICS:
+            print(f"{metric:<8} now {row[metric]:.4f}   recorded {recorded[0][metric] if recorded else '-'}")
+        return
+    done = {tuple(r[k] for k in AXES) for r in read_rows(results)}
+    todo = [c for c in cells(grid, parse_cell(args.only)) if tuple(c.values()) not in done]
+    log.info("%d cells to run (%d recorded in %s)", len(todo), len(done), results)
+    for cell in todo:
+        row = run_cell(grid, cell, args.data_dir, args.runs)
+        append_row(results, row)
+        log.info("cell %s: NDCG@10 %.4f HR@10 %.4f", ",".join(f"{k}={cell[k]}" for k in AXES), row["NDCG@10"],
+                 row["HR@10"])
+
+
+if __name__ == "__main__":
+    main()
