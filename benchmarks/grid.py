@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import io
 import itertools
 import logging
@@ -79,12 +80,15 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows([*read_rows(path), {k: str(v) for k, v in row.items()}])
+    """Add ``row`` to the results file, atomically, under a lock: two grid processes may share one file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, buffer.getvalue())
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows([*read_rows(path), {k: str(v) for k, v in row.items()}])
+        atomic_write_text(path, buffer.getvalue())
 
 
 def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path) -> tuple[str, float]:

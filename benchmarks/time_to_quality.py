@@ -5,9 +5,11 @@
     python benchmarks/time_to_quality.py --variant "pretrain.epochs=8,pretrain.lr=0.003" --seeds 42
 
 A variant is ``faithful`` (S3-Rec pre-training as released for ``--pretrain-epochs`` epochs, then ssrec's
-default fine-tuning), ``throughput`` (``ssrec.runs.presets.throughput`` applied to it) or comma-separated
-``stage.field=value`` overrides of the faithful spec. Each (variant, seed) appends one row to ``--results``
-(CSV) and is skipped when already there, so a killed comparison resumes. Run variants one after the other on
+default fine-tuning), ``throughput`` (``ssrec.runs.presets.throughput`` applied to it), either followed by
+comma-separated ``stage.field=value`` overrides (``throughput,pretrain.precision=bf16``), or overrides of the
+faithful spec alone (``pretrain.epochs=8,pretrain.lr=0.003``; ``pretrain.objectives=aap+mip+map``). Each
+(variant, seed) appends one row to ``--results`` (CSV) and is skipped when already there, so a killed
+comparison resumes. Run variants one after the other on
 an otherwise idle machine, or side by side with ``OMP_NUM_THREADS=1`` each: only ratios of one setting mean
 anything. Defaults: LastFM, fixed negatives, the sampled protocol.
 """
@@ -63,12 +65,12 @@ def _value(text: str) -> Any:
 
 def variant_spec(variant: str, base: RunSpec) -> RunSpec:
     """``base`` for "faithful", the throughput preset of it, or ``base`` with ``stage.field=value`` overrides."""
-    if variant == "faithful":
-        return base
-    if variant == "throughput":
-        return throughput(base)
+    items = variant.split(",")
     spec = base
-    for item in variant.split(","):
+    if items[0] in ("faithful", "throughput"):  # a named start, then overrides of it
+        spec = throughput(base) if items[0] == "throughput" else base
+        items = items[1:]
+    for item in items:
         key, _, text = item.partition("=")
         stage, _, name = key.strip().partition(".")
         if stage not in ("pretrain", "finetune") or not name or not text:

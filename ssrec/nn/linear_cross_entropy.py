@@ -35,9 +35,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
             hi = min(T, lo + rows)
             logits = (hc[lo:hi] @ tc.T).float()  # (c, N)
             target = targets[lo:hi, None]  # (c, 1)
-            lse = torch.logsumexp(logits, dim=1, keepdim=True)  # (c, 1)
-            total += (lse - logits.gather(1, target)).sum()
-            probs = logits.sub_(lse).exp_()  # (c, N) softmax, in place
+            target_logit = logits.gather(1, target)  # (c, 1)
+            top = logits.amax(dim=1, keepdim=True)  # (c, 1)
+            probs = logits.sub_(top).exp_()  # (c, N), in place: one exp per logit
+            norm = probs.sum(dim=1, keepdim=True)  # (c, 1)
+            total += (norm.log() + top - target_logit).sum()  # log-sum-exp - target logit
+            probs.div_(norm)  # softmax
             probs.scatter_add_(1, target, torch.full_like(target, -1.0, dtype=probs.dtype))  # softmax - one-hot
             p = probs.to(compute_dtype)
             grad_h[lo:hi] = p @ tc  # (c, H)
