@@ -17,9 +17,6 @@ Transformer's (``reproduce_fig3.PRETRAINED_FROM``). Run it alone on the machine:
 from __future__ import annotations
 
 import argparse
-import csv
-import fcntl
-import io
 import itertools
 import logging
 import statistics
@@ -37,6 +34,7 @@ from ssrec.runs.spec import BackboneSpec, DataSpec, FinetuneSpec, PretrainSpec, 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_fig3 import PRETRAINED_FROM  # noqa: E402
 from reproduction import FILES  # noqa: E402
+from results_csv import append_row, read_rows  # noqa: E402
 
 log = logging.getLogger("grid")
 AXES = {"dataset": "datasets", "backbone": "backbones", "pretrain": "pretraining", "loss": "losses",
@@ -73,22 +71,6 @@ def cells(grid: dict[str, Any], only: dict[str, str]) -> list[dict[str, str]]:
     axes = [[str(v) for v in grid[plural]] for plural in AXES.values()]
     every = (dict(zip(AXES, values)) for values in itertools.product(*axes))
     return [c for c in every if all(c[k] == v for k, v in only.items())]
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(path.open())) if path.exists() else []
-
-
-def append_row(path: Path, row: dict[str, Any]) -> None:
-    """Add ``row`` to the results file, atomically, under a lock: two grid processes may share one file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows([*read_rows(path), {k: str(v) for k, v in row.items()}])
-        atomic_write_text(path, buffer.getvalue())
 
 
 def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path) -> tuple[str, float]:
@@ -156,6 +138,16 @@ def table(grid: dict[str, Any], rows: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def replace_section(path: Path, name: str, markdown: str) -> None:
+    """Put ``markdown`` between ``<!-- grid:NAME -->`` and ``<!-- /grid:NAME -->`` in ``path``."""
+    text = path.read_text()
+    start, end = f"<!-- grid:{name} -->", f"<!-- /grid:{name} -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path}: no {start} ... {end} markers to put the {name} table between")
+    head, rest = text.split(start, 1)
+    atomic_write_text(path, f"{head}{start}\n{markdown}{end}{rest.split(end, 1)[1]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("grid", type=Path)
@@ -164,6 +156,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only the cells matching axis=value,...")
     parser.add_argument("--cell", help="run this one cell again and compare with its recorded row")
     parser.add_argument("--table", action="store_true", help="write the markdown table beside the results file")
+    parser.add_argument("--readme", type=Path, help="with --table: also replace the table between this file's "
+                        "<!-- grid:NAME --> and <!-- /grid:NAME --> markers (NAME: the results file's stem)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     grid = read_grid(args.grid)
@@ -171,6 +165,8 @@ def main() -> None:
     if args.table:
         markdown = table(grid, read_rows(results))
         atomic_write_text(results.with_suffix(".md"), markdown)
+        if args.readme:
+            replace_section(args.readme, results.stem, markdown)
         print(markdown)
         return
     if args.cell:
@@ -185,7 +181,7 @@ def main() -> None:
     log.info("%d cells to run (%d recorded in %s)", len(todo), len(done), results)
     for cell in todo:
         row = run_cell(grid, cell, args.data_dir, args.runs)
-        append_row(results, row)
+        append_row(results, row, FIELDS)
         log.info("cell %s: NDCG@10 %.4f HR@10 %.4f", ",".join(f"{k}={cell[k]}" for k in AXES), row["NDCG@10"],
                  row["HR@10"])
 

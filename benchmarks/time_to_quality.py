@@ -16,11 +16,10 @@ anything. Defaults: LastFM, fixed negatives, the sampled protocol.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import io
 import json
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import Any
 
 import torch
 
-from ssrec.atomic import atomic_write_text
 from ssrec.runs import execute
 from ssrec.runs.folder import Reuse
 from ssrec.runs.presets import throughput
@@ -42,6 +40,9 @@ from ssrec.runs.spec import (
     RunSpec,
     spec_to_dict,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_csv import append_row, read_rows  # noqa: E402
 
 log = logging.getLogger("time_to_quality")
 FIELDS = ("variant", "seed", "threads", "pretrain_epochs", "pretrain_seconds", "finetune_epochs",
@@ -101,19 +102,6 @@ def measure(spec: RunSpec) -> dict[str, Any]:
             "total_seconds": round(t2 - t0, 1), **{m: round(metrics[m], 4) for m in ("HR@10", "NDCG@10", "MRR")}}
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(path.open())) if path.exists() else []
-
-
-def append_row(path: Path, row: dict[str, Any]) -> None:
-    rows = read_rows(path) + [{k: str(v) for k, v in row.items()}]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="../shared/data/lastfm/LastFM.txt")
@@ -135,7 +123,7 @@ def main() -> None:
         spec = variant_spec(args.variant, base)
         row = {"variant": args.variant, "seed": seed, "threads": torch.get_num_threads(), **measure(spec),
                "spec": json.dumps({k: v for k, v in spec_to_dict(spec).items() if k in ("pretrain", "finetune")})}
-        append_row(results, row)
+        append_row(results, row, FIELDS)
         log.info("%s", row)
 
 
