@@ -30,16 +30,15 @@ from ssrec.data.batching import trim_leading_padding
 from ssrec.training.composition import compose
 from ssrec.data.split import leave_one_out
 from ssrec.evaluation.ranking import encoder_scorer, rank_full
-from ssrec.training.finetuning import FinetuneConfig, finetune
-from ssrec.losses import SampledBCELoss
+from ssrec.training.finetuning import FinetuneConfig, build_loss, finetune
 from ssrec.nn.attention import attention, attention_mask
 from ssrec.training.precision import autocast
 from ssrec.data.pretrain_data import pretrain_samples
 from ssrec.training.pretraining import PretrainConfig, pretrain
-from ssrec.data.sampling import UserItemIndex
 
 #: what the issue quotes: (reference, its seconds on an H100; the target on an H100/H200)
-REFERENCE = {"pretrain": ("authors' release", 539.0, 2.0), "finetune": ("", None, 0.5), "evaluate": ("", None, 0.2)}
+REFERENCE = {"pretrain": ("authors' release", 539.0, 2.0), "finetune": ("", None, 0.5),
+             "finetune-ce": ("", None, 0.5), "evaluate": ("", None, 0.2)}
 #: per fp32 parameter and step at least: weight read and written, gradient written and read, two moments read and written
 ADAM_BYTES_PER_PARAMETER = 8 * 4
 
@@ -85,14 +84,15 @@ def pretrain_row(dataset, device: torch.device, precision: str) -> dict[str, flo
             "steps": steps}
 
 
-def finetune_row(split, device: torch.device, precision: str) -> dict[str, float]:
+def finetune_row(split, device: torch.device, precision: str, loss: str = "bce") -> dict[str, float]:
     torch.manual_seed(0)
     encoder = ssrec.create_backbone("sasrec", num_items=split.dataset.num_items)
-    config = FinetuneConfig(protocol="full", epochs=2, patience=10, device=str(device), precision=precision)
+    config = FinetuneConfig(protocol="full", epochs=2, patience=10, device=str(device), precision=precision,
+                            loss=loss)
     result = finetune(encoder, split, config)
     users = torch.nonzero((split.train_targets > 0).any(dim=1))[:, 0]
     steps = -(-len(users) // config.batch_size)
-    loss_fn = SampledBCELoss(UserItemIndex(split.dataset, device))
+    loss_fn = build_loss(config, split, device)
     g = torch.Generator(device=device).manual_seed(0)
     encoder.train()
 
@@ -176,17 +176,18 @@ def main() -> None:
         for precision in ("fp32", "bf16"):
             rows.append(("pretrain", precision, pretrain_row(dataset, device, precision)))
             rows.append(("finetune", precision, finetune_row(split, device, precision)))
+            rows.append(("finetune-ce", precision, finetune_row(split, device, precision, "ce")))
     rows.append(("evaluate", "fp32", evaluate_row(split, device)))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"\n{dataset.describe()}; device {device} ({name}); torch {torch.__version__}")
-    print(f"{'task':<10}{'prec':<6}{'seconds':>9}{'GFLOP':>9}{'GB':>8}{'limit s':>9}{'steps':>7}"
+    print(f"{'task':<12}{'prec':<6}{'seconds':>9}{'GFLOP':>9}{'GB':>8}{'limit s':>9}{'steps':>7}"
           f"{'target (H100/H200)':>20}  reference")
     for task, precision, r in rows:
         who, seconds, target = REFERENCE[task]
         limit = max(r["flops"] / (args.peak_tflops * 1e12) if args.peak_tflops else 0.0,
                     r["bytes"] / (args.peak_gbps * 1e9) if args.peak_gbps else 0.0)
         reference = f"{who}: {seconds:g} s on an H100" if seconds else ""
-        print(f"{task:<10}{precision:<6}{r['seconds']:>9.3f}{r['flops'] / 1e9:>9.1f}{r['bytes'] / 1e9:>8.2f}"
+        print(f"{task:<12}{precision:<6}{r['seconds']:>9.3f}{r['flops'] / 1e9:>9.1f}{r['bytes'] / 1e9:>8.2f}"
               f"{(f'{limit:.4f}' if limit else '-'):>9}{r['steps']:>7d}{target:>20g}  {reference}")
     lengths = [int(x) for x in args.attention_lengths.split(",") if x]
     if lengths:
