@@ -44,3 +44,14 @@ def test_no_targets_gives_zero_loss_and_zero_gradients():
     loss = lce.linear_cross_entropy(h, table, targets)
     grad_h, grad_table = torch.autograd.grad(loss, (h, table))
     assert loss.item() == 0.0 and grad_h.shape == (0, 16) and not grad_table.any()
+
+
+def test_a_retained_graph_gives_the_same_gradients_twice_and_no_grad_gives_the_value():
+    h, table, targets = factors(T=20)
+    loss = lce.linear_cross_entropy(h, table, targets)
+    first = torch.autograd.grad(loss, (h, table), retain_graph=True)
+    second = torch.autograd.grad(loss, (h, table))
+    for a, b in zip(first, second):
+        torch.testing.assert_close(a, b)
+    with torch.no_grad():
+        torch.testing.assert_close(lce.linear_cross_entropy(h, table, targets), loss.detach())

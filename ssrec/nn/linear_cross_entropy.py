@@ -31,6 +31,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         grad_h = torch.empty(T, h.shape[1], dtype=torch.float32, device=h.device)
         grad_table = torch.zeros(N, table.shape[1], dtype=torch.float32, device=h.device)
         total = torch.zeros((), dtype=torch.float32, device=h.device)
+        needs_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         for lo in range(0, T, rows):
             hi = min(T, lo + rows)
             logits = (hc[lo:hi] @ tc.T).float()  # (c, N)
@@ -40,6 +41,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
             probs = logits.sub_(top).exp_()  # (c, N), in place: one exp per logit
             norm = probs.sum(dim=1, keepdim=True)  # (c, 1)
             total += (norm.log() + top - target_logit).sum()  # log-sum-exp - target logit
+            if not needs_grad:
+                continue
             probs.div_(norm)  # softmax
             probs.scatter_add_(1, target, torch.full_like(target, -1.0, dtype=probs.dtype))  # softmax - one-hot
             p = probs.to(compute_dtype)
@@ -53,11 +56,11 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return total / max(T, 1)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grad_h, grad_table = ctx.saved_tensors
-        T = max(grad_h.shape[0], 1)
-        scale = grad_output / T
-        return (grad_h.mul_(scale).to(ctx.dtypes[0]), grad_table.mul_(scale).to(ctx.dtypes[1]), None, None)
+        scale = grad_output / max(grad_h.shape[0], 1)  # not in place: a retained graph may run backward again
+        return (grad_h * scale).to(ctx.dtypes[0]), (grad_table * scale).to(ctx.dtypes[1]), None, None
 
 
 def linear_cross_entropy(h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
