@@ -78,3 +78,22 @@ def test_constant_scorer_gets_the_worst_rank():
 def test_concatenated_ranges():
     starts, ends = np.array([0, 5, 5, 9]), np.array([3, 5, 8, 10])
     assert concatenated_ranges(starts, ends).tolist() == [0, 1, 2, 5, 6, 7, 9]
+
+
+def test_an_encoders_ranks_are_the_same_from_its_candidates_as_from_all_scores():
+    """EncoderScorer takes shortcuts (sampled: only the candidates' scores; full: one reused buffer); a plain
+    scorer of the same scores goes the general way. Both protocols must rank alike."""
+    import ssrec
+    from ssrec.evaluation.ranking import encoder_scorer
+
+    split, seqs = random_split(seed=4)
+    torch.manual_seed(0)
+    encoder = ssrec.create_backbone("sasrec", num_items=N, hidden_size=16, max_len=split.test_inputs.shape[1]).eval()
+    shortcut = encoder_scorer(encoder)
+    plain = lambda inputs, users: shortcut(inputs, users)  # noqa: E731  a scorer that is not an EncoderScorer
+    negatives = torch.randint(1, N + 1, (len(seqs), 9), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(rank_sampled(shortcut, split.test_inputs, split.test_targets, negatives, batch_size=5),
+                           rank_sampled(plain, split.test_inputs, split.test_targets, negatives, batch_size=5))
+        assert torch.equal(rank_full(shortcut, split, "test", score_budget=3 * (N + 2)),
+                           rank_full(plain, split, "test", score_budget=3 * (N + 2)))

@@ -113,10 +113,13 @@ def rank_sampled(score: Scorer, inputs: torch.Tensor, targets: torch.Tensor, neg
         if not owns(chunk):  # another process scores it
             continue
         (x,) = trim_leading_padding(inputs[users])
-        s = score(x.to(device), users.to(device)).float()  # (B, N + 2)
-        t = s.gather(1, targets[users, None].to(device))[:, 0]  # (B,)
-        n = s.gather(1, negatives[users].to(device))  # (B, 99)
-        ranks[users] = _pessimistic_rank(n, t).cpu()
+        candidates = torch.cat([targets[users, None], negatives[users]], dim=1).to(device)  # (B, 1 + 99)
+        if isinstance(score, EncoderScorer):  # only the candidates' scores: 1 + 99 of N + 2 columns
+            h = score.user_vectors(x.to(device), users.to(device)).float()  # (B, H)
+            s = torch.bmm(score.item_vectors.float()[candidates], h[:, :, None])[:, :, 0]  # (B, 1 + 99)
+        else:
+            s = score(x.to(device), users.to(device)).float().gather(1, candidates)  # (B, 1 + 99)
+        ranks[users] = _pessimistic_rank(s[:, 1:], s[:, 0]).cpu()
     return all_reduce_sum(ranks)  # every process scored its own chunks; the others' ranks are zero here
 
 
