@@ -78,11 +78,6 @@ def encoder_scorer(encoder: Encoder) -> EncoderScorer:
     return EncoderScorer(encoder)
 
 
-def _pessimistic_rank(candidates: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """0-based rank of ``target`` (B,) among ``candidates`` (B, C) that do not include it."""
-    return _count_at_or_above(candidates.float().clone(), target.float())
-
-
 def _count_at_or_above(scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per row of ``scores`` (B, C), the candidates scoring >= that row's ``target`` (B,): ties count against it.
 
@@ -119,7 +114,8 @@ def rank_sampled(score: Scorer, inputs: torch.Tensor, targets: torch.Tensor, neg
             s = torch.bmm(score.item_vectors.float()[candidates], h[:, :, None])[:, :, 0]  # (B, 1 + 99)
         else:
             s = score(x.to(device), users.to(device)).float().gather(1, candidates)  # (B, 1 + 99)
-        ranks[users] = _pessimistic_rank(s[:, 1:], s[:, 0]).cpu()
+        # the 0-based rank of the target among its negatives (s is this chunk's own: compared in place)
+        ranks[users] = _count_at_or_above(s[:, 1:], s[:, 0].clone()).cpu()
     return all_reduce_sum(ranks)  # every process scored its own chunks; the others' ranks are zero here
 
 

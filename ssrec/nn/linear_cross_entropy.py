@@ -52,7 +52,6 @@ class _LinearCrossEntropy(torch.autograd.Function):
             else:
                 grad_table += (p.T @ hc[lo:hi]).float()
         ctx.save_for_backward(grad_h, grad_table)
-        ctx.dtypes = (h.dtype, table.dtype)
         return total / max(T, 1)
 
     @staticmethod
@@ -60,7 +59,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grad_h, grad_table = ctx.saved_tensors
         scale = grad_output / max(grad_h.shape[0], 1)  # not in place: a retained graph may run backward again
-        return (grad_h * scale).to(ctx.dtypes[0]), (grad_table * scale).to(ctx.dtypes[1]), None, None
+        return grad_h * scale, grad_table * scale, None, None  # fp32, as its inputs (linear_cross_entropy)
 
 
 def linear_cross_entropy(h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
