@@ -13,6 +13,11 @@ A killed grid resumes: finished cells are skipped, an interrupted pre-training c
 state under ``--runs`` (ssrec's exact resume), a pre-training already finished there is reused. Every
 pre-training runs once per (data set, backbone it trains, epochs), with ``pretrain_seed``; Caser takes the
 Transformer's (``reproduce_fig3.PRETRAINED_FROM``). Run it alone on the machine: the seconds are recorded.
+
+The ``pretraining`` axis holds epochs of ssrec's S3-Rec pre-training (0: none) or ``"authors"``: the S3-Rec
+authors' released 150-epoch checkpoint (``--checkpoints``), for the backbones that start from the
+Transformer's. An optional ``[finetune]`` table sets fine-tuning fields for every cell (``ssrec.runs.spec.
+FinetuneSpec``, all but ``loss`` and ``init``, which the cell sets).
 """
 from __future__ import annotations
 
@@ -26,10 +31,20 @@ from pathlib import Path
 from typing import Any
 
 from ssrec.atomic import atomic_write_text
+from ssrec.io.released_checkpoint import import_released_checkpoint
 from ssrec.runs import execute
 from ssrec.runs.config_file import read_toml
 from ssrec.runs.folder import Reuse
-from ssrec.runs.spec import BackboneSpec, DataSpec, FinetuneSpec, PretrainSpec, ProtocolSpec, RunSpec
+from ssrec.runs.spec import (
+    BackboneSpec,
+    DataSpec,
+    FinetuneSpec,
+    PretrainSpec,
+    ProtocolSpec,
+    RunSpec,
+    SpecError,
+    spec_from_dict,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_fig3 import PRETRAINED_FROM  # noqa: E402
@@ -45,6 +60,7 @@ FIELDS = (*AXES, *METRICS, "best_epoch", "epochs_run", "finetune_seconds", "pret
 PUBLISHED = {("beauty", "sampled", "sasrec"): 0.3156, ("beauty", "sampled", "s3rec"): 0.3732,
              ("beauty", "full", "sasrec"): 0.0318, ("beauty", "full", "s3rec"): 0.0327,
              ("lastfm", "sampled", "sasrec"): 0.2755, ("lastfm", "sampled", "s3rec"): 0.3583}
+AUTHORS = "authors"  # the pre-training axis value naming the authors' released checkpoint
 
 
 def read_grid(path: Path) -> dict[str, Any]:
@@ -56,6 +72,23 @@ def read_grid(path: Path) -> dict[str, Any]:
     unknown = sorted(set(grid[AXES["dataset"]]) - set(FILES))
     if unknown:
         raise SystemExit(f"{path}: datasets: unknown {unknown[0]!r}; known: {', '.join(sorted(FILES))}")
+    for value in grid["pretraining"]:
+        if not (value == AUTHORS or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)):
+            raise SystemExit(f"{path}: pretraining: {value!r} is neither a number of epochs (0: none) nor "
+                             f"{AUTHORS!r} (the authors' released checkpoint)")
+    if AUTHORS in grid["pretraining"]:
+        other = [b for b in grid["backbones"] if PRETRAINED_FROM.get(b) != "transformer"]
+        if other:
+            raise SystemExit(f"{path}: pretraining {AUTHORS!r} is a Transformer checkpoint; backbone {other[0]!r} "
+                             "does not start from the Transformer's (use it with transformer or caser)")
+    finetune = grid.get("finetune", {})
+    fixed_by_cell = sorted({"loss", "init"} & set(finetune))
+    if fixed_by_cell:
+        raise SystemExit(f"{path}: [finetune] {fixed_by_cell[0]} is set by each cell, not by the grid")
+    try:
+        spec_from_dict({"finetune": finetune}, where=str(path))
+    except SpecError as exc:
+        raise SystemExit(str(exc)) from None
     return grid
 
 
@@ -78,8 +111,15 @@ def cells(grid: dict[str, Any], only: dict[str, str]) -> list[dict[str, str]]:
             and not (same_as_sasrec and c["backbone"] == "transformer" and c["pretrain"] == "0")]
 
 
-def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path) -> tuple[str, float]:
-    """The checkpoint of the cell's pre-training, run (or resumed) when needed; seconds spent on it here."""
+def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path,
+               checkpoints: Path) -> tuple[str, float]:
+    """The checkpoint of the cell's pre-training, run (or resumed, or imported) when needed; seconds spent on it
+    here."""
+    if cell["pretrain"] == AUTHORS:
+        out = runs / cell["dataset"] / "authors-pretrained.pt"
+        if not out.exists():
+            import_released_checkpoint(checkpoints / FILES[cell["dataset"]][2], out)
+        return str(out), 0.0
     source, epochs = PRETRAINED_FROM[cell["backbone"]], int(cell["pretrain"])
     out = runs / cell["dataset"] / f"pretrain-{source}-e{epochs}-s{grid['pretrain_seed']}"
     if (out / "pretrained.pt").exists():
@@ -92,15 +132,22 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
     return str(out / "pretrained.pt"), time.perf_counter() - t0
 
 
-def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path) -> dict[str, Any]:
+def is_pretrained(pretrain: str) -> bool:
+    """Whether a pre-training axis value (as the CSV holds it) means some pre-training."""
+    return pretrain == AUTHORS or int(pretrain) > 0
+
+
+def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path,
+             checkpoints: Path) -> dict[str, Any]:
     """Fine-tune (after pre-training, when the cell has it) and test one cell; its row."""
     init, pretrain_seconds = None, 0.0
-    if int(cell["pretrain"]):
-        init, pretrain_seconds = pretrained(grid, cell, data_dir, runs)
+    if is_pretrained(cell["pretrain"]):
+        init, pretrain_seconds = pretrained(grid, cell, data_dir, runs, checkpoints)
     data_file, negatives, _ = FILES[cell["dataset"]]
     fixed = str(data_dir / negatives) if cell["protocol"] == "sampled" and negatives else None
+    finetune = FinetuneSpec(**{**grid.get("finetune", {}), "loss": cell["loss"], "init": init})
     spec = RunSpec(data=DataSpec(str(data_dir / data_file)), backbone=BackboneSpec(cell["backbone"]),
-                   finetune=FinetuneSpec(loss=cell["loss"], init=init), protocol=ProtocolSpec(cell["protocol"], fixed),
+                   finetune=finetune, protocol=ProtocolSpec(cell["protocol"], fixed),
                    seed=int(cell["seed"]), device="auto")
     out = runs / cell["dataset"] / "-".join(f"{k}={cell[k]}" for k in AXES if k != "dataset")
     tuned = execute.finetune_run(spec, out, Reuse.OVERWRITE)
@@ -118,27 +165,43 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {spread:.4f} ({len(values)})"
 
 
+def pretraining_label(value: str) -> str:
+    """A pre-training axis value as the table's columns name it."""
+    return "none" if value == "0" else "authors' S3-Rec" if value == AUTHORS else f"S3-Rec {value} ep"
+
+
+def cell_values(rows: list[dict[str, str]], key: tuple[str, ...], pretrain: str, metric: str) -> list[float]:
+    """``metric`` over the seeds of (dataset, protocol, loss, backbone) ``key`` with ``pretrain``; the plain
+    Transformer's are SASRec's where the grid ran SASRec instead (``cells``)."""
+    found = [float(r[metric]) for r in rows
+             if (r["dataset"], r["protocol"], r["loss"], r["backbone"], r["pretrain"]) == (*key, pretrain)]
+    if not found and pretrain == "0" and key[3] == "transformer":
+        return cell_values(rows, (*key[:3], "sasrec"), pretrain, metric)
+    return found
+
+
 def table(grid: dict[str, Any], rows: list[dict[str, str]]) -> str:
-    """Markdown: per data set, protocol, loss and backbone, NDCG@10 and HR@10 over seeds, plain vs pre-trained."""
-    lines = ["| dataset | protocol | loss | backbone | NDCG@10 plain | NDCG@10 S3-Rec | gain | HR@10 plain | "
-             "HR@10 S3-Rec | published NDCG@10 (SASRec / S3-Rec) |", "|" + "---|" * 10]
+    """Markdown: per data set, protocol, loss and backbone, NDCG@10 and HR@10 over seeds for each pre-training,
+    with each pre-training's gain over none."""
+    pretrainings = [str(v) for v in grid["pretraining"]]
+    gains = [p for p in pretrainings if is_pretrained(p)] if "0" in pretrainings else []
+    head = ["dataset", "protocol", "loss", "backbone", *(f"NDCG@10 {pretraining_label(p)}" for p in pretrainings),
+            *(f"gain {pretraining_label(p)}" for p in gains), *(f"HR@10 {pretraining_label(p)}" for p in pretrainings),
+            "published NDCG@10 (SASRec / S3-Rec)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for dataset, protocol, loss, backbone in itertools.product(
             *([str(v) for v in grid[AXES[k]]] for k in ("dataset", "protocol", "loss", "backbone"))):
         key = (dataset, protocol, loss, backbone)
-
-        def values(pretrain: bool, metric: str, key: tuple[str, ...] = key) -> list[float]:
-            return [float(r[metric]) for r in rows if (r["dataset"], r["protocol"], r["loss"], r["backbone"]) == key
-                    and (int(r["pretrain"]) > 0) == pretrain]
-        if backbone == "transformer" and not values(False, "NDCG@10"):  # plain Transformer = SASRec (cells())
-            key = (dataset, protocol, loss, "sasrec")
-        plain, pre = values(False, "NDCG@10", key), values(True, "NDCG@10")
-        if not plain and not pre:
+        ndcg = {p: cell_values(rows, key, p, "NDCG@10") for p in pretrainings}
+        if not any(ndcg.values()):
             continue
-        gain = f"{statistics.mean(pre) / statistics.mean(plain) - 1:+.1%}" if plain and pre else "-"
+        gain = [f"{statistics.mean(ndcg[p]) / statistics.mean(ndcg['0']) - 1:+.1%}" if ndcg[p] and ndcg["0"] else "-"
+                for p in gains]
         published = " / ".join(f"{PUBLISHED[(dataset, protocol, m)]:.4f}" if (dataset, protocol, m) in PUBLISHED
                                else "-" for m in ("sasrec", "s3rec")) if backbone == "transformer" else ""
-        lines.append(f"| {dataset} | {protocol} | {loss} | {backbone} | {mean_std(plain)} | {mean_std(pre)} | {gain} | "
-                     f"{mean_std(values(False, 'HR@10', key))} | {mean_std(values(True, 'HR@10'))} | {published} |")
+        cells_ = [dataset, protocol, loss, backbone, *(mean_std(ndcg[p]) for p in pretrainings), *gain,
+                  *(mean_std(cell_values(rows, key, p, "HR@10")) for p in pretrainings), published]
+        lines.append("| " + " | ".join(cells_) + " |")
     seconds = sum(float(r["finetune_seconds"]) + float(r["pretrain_seconds"]) for r in rows)
     lines.append(f"\n{len(rows)} cells, {seconds / 3600:.1f} h of compute recorded. `transformer` without "
                  "pre-training is SASRec; with it, S3-Rec. Mean ± standard deviation (seeds).")
@@ -160,6 +223,8 @@ def main() -> None:
     parser.add_argument("grid", type=Path)
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--runs", type=Path, default=Path("runs/grid"), help="run folders (not committed)")
+    parser.add_argument("--checkpoints", type=Path, default=Path("../shared/checkpoints"),
+                        help="the authors' released checkpoints (pretraining 'authors')")
     parser.add_argument("--only", default="", help="run only the cells matching axis=value,...")
     parser.add_argument("--cell", help="run this one cell again and compare with its recorded row")
     parser.add_argument("--table", action="store_true", help="write the markdown table beside the results file")
@@ -179,7 +244,7 @@ def main() -> None:
     if args.cell:
         cell = parse_cell(args.cell)
         recorded = [r for r in read_rows(results) if all(r[k] == v for k, v in cell.items())]
-        row = run_cell(grid, cell, args.data_dir, args.runs / "rerun")
+        row = run_cell(grid, cell, args.data_dir, args.runs / "rerun", args.checkpoints)
         for metric in METRICS:
             print(f"{metric:<8} now {row[metric]:.4f}   recorded {recorded[0][metric] if recorded else '-'}")
         return
@@ -187,7 +252,7 @@ def main() -> None:
     todo = [c for c in cells(grid, parse_cell(args.only)) if tuple(c.values()) not in done]
     log.info("%d cells to run (%d recorded in %s)", len(todo), len(done), results)
     for cell in todo:
-        row = run_cell(grid, cell, args.data_dir, args.runs)
+        row = run_cell(grid, cell, args.data_dir, args.runs, args.checkpoints)
         append_row(results, row, FIELDS)
         log.info("cell %s: NDCG@10 %.4f HR@10 %.4f", ",".join(f"{k}={cell[k]}" for k in AXES), row["NDCG@10"],
                  row["HR@10"])

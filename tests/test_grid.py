@@ -1,0 +1,115 @@
+"""The benchmark grid (benchmarks/grid.py): resumable cell by cell, one pre-training per backbone, a re-run cell
+gives its recorded figures, the table's means and gains, and grid files refused with the key named."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssrec.data import make_synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def grid():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("grid", REPO / "benchmarks" / "grid.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    """A tiny data set (with attributes) where the grid looks for LastFM."""
+    data = make_synthetic(num_users=60, num_items=50, num_categories=5, max_len=15, seed=2)
+    folder = tmp_path / "data" / "lastfm"
+    folder.mkdir(parents=True)
+    (folder / "LastFM.txt").write_text("".join(f"{u} {' '.join(map(str, data.sequence(i)))}\n"
+                                               for i, u in enumerate(data.users)))
+    attrs = {str(i): data.attributes.of(i).tolist() for i in range(1, data.num_items + 1) if len(data.attributes.of(i))}
+    (folder / "LastFM_item2attributes.json").write_text(json.dumps(attrs))
+    return tmp_path / "data"
+
+
+def write_grid(tmp_path: Path, **overrides: str) -> Path:
+    values = {"results": f'"{tmp_path / "results.csv"}"', "datasets": '["lastfm"]', "backbones": '["transformer"]',
+              "pretraining": "[0, 2]", "losses": '["ce"]', "protocols": '["full"]', "seeds": "[1, 2]",
+              "pretrain_seed": "7", **overrides}
+    path = tmp_path / "grid.toml"
+    path.write_text("".join(f"{k} = {v}\n" for k, v in values.items()) + "[finetune]\nepochs = 2\n")
+    return path
+
+
+def run(grid, monkeypatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["grid.py", *map(str, args)])
+    grid.main()
+
+
+def rows(tmp_path: Path) -> list[dict[str, str]]:
+    with open(tmp_path / "results.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_grid_runs_its_missing_cells_once_and_a_cell_reruns_to_its_recorded_figures(
+        grid, tmp_path, data_dir, monkeypatch, capsys):
+    path = write_grid(tmp_path)
+    runs = tmp_path / "runs"
+    run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs, "--only", "seed=1")
+    assert [(r["pretrain"], r["seed"]) for r in rows(tmp_path)] == [("0", "1"), ("2", "1")]
+    run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)  # resumes: only the seed-2 cells
+    recorded = rows(tmp_path)
+    assert [(r["pretrain"], r["seed"]) for r in recorded] == [("0", "1"), ("2", "1"), ("0", "2"), ("2", "2")]
+    assert [r["epochs_run"] for r in recorded] == ["2"] * 4  # the grid's [finetune] table reached every cell
+    pretrained = [r for r in recorded if r["pretrain"] == "2"]
+    assert float(pretrained[0]["pretrain_seconds"]) > 0 and float(pretrained[1]["pretrain_seconds"]) == 0
+    assert (runs / "lastfm" / "pretrain-transformer-e2-s7" / "pretrained.pt").is_file()
+    run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
+    assert len(rows(tmp_path)) == 4
+
+    capsys.readouterr()
+    run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs, "--cell", pretrained[1]["command"].split()[-1])
+    printed = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert printed["NDCG@10"][2] == f"{float(pretrained[1]['NDCG@10']):.4f}" == printed["NDCG@10"][4][:6]
+    assert len(rows(tmp_path)) == 4  # a re-run compares, it does not write
+
+
+def test_the_table_gives_mean_spread_and_gain_per_pretraining(grid):
+    spec = {"datasets": ["lastfm"], "backbones": ["transformer"], "pretraining": [0, 150, "authors"],
+            "losses": ["ce"], "protocols": ["full"]}
+
+    def row(pretrain: str, backbone: str, ndcg: float) -> dict[str, str]:
+        return {"dataset": "lastfm", "protocol": "full", "loss": "ce", "backbone": backbone, "pretrain": pretrain,
+                "NDCG@10": str(ndcg), "HR@10": str(2 * ndcg), "finetune_seconds": "1800", "pretrain_seconds": "0"}
+    markdown = grid.table(spec, [row("0", "sasrec", 0.04), row("0", "sasrec", 0.06), row("150", "transformer", 0.06),
+                                 row("authors", "transformer", 0.055), row("authors", "transformer", 0.065)])
+    header, _, line = markdown.splitlines()[:3]
+    assert "NDCG@10 authors' S3-Rec" in header and "gain S3-Rec 150 ep" in header
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[4:9] == ["0.0500 ± 0.0141 (2)", "0.0600 ± 0.0000 (1)", "0.0600 ± 0.0071 (2)", "+20.0%", "+20.0%"]
+    assert "5 cells, 2.5 h of compute" in markdown
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"pretraining": '[0, "long"]'}, "pretraining: 'long' is neither a number of epochs"),
+    ({"pretraining": '[0, "authors"]', "backbones": '["transformer", "gru4rec"]'}, "backbone 'gru4rec' does not start"),
+    ({"datasets": '["movies"]'}, "datasets: unknown 'movies'"),
+])
+def test_a_wrong_grid_file_is_refused_naming_the_key(grid, tmp_path, override, message):
+    with pytest.raises(SystemExit, match=message):
+        grid.read_grid(write_grid(tmp_path, **override))
+
+
+def test_the_finetune_table_is_checked_against_the_spec(grid, tmp_path):
+    path = write_grid(tmp_path)
+    path.write_text(path.read_text().replace("epochs = 2", "epochs = 2\nlearning_rate = 0.01"))
+    with pytest.raises(SystemExit, match="unknown key finetune.learning_rate"):
+        grid.read_grid(path)
+    path.write_text(path.read_text().replace("learning_rate = 0.01", 'loss = "bce"'))
+    with pytest.raises(SystemExit, match=r"\[finetune\] loss is set by each cell"):
+        grid.read_grid(path)
