@@ -113,3 +113,24 @@ def test_the_finetune_table_is_checked_against_the_spec(grid, tmp_path):
     path.write_text(path.read_text().replace("learning_rate = 0.01", 'loss = "bce"'))
     with pytest.raises(SystemExit, match=r"\[finetune\] loss is set by each cell"):
         grid.read_grid(path)
+
+
+def test_a_pretraining_held_by_another_grid_is_waited_for(grid, tmp_path):
+    """Two grids side by side share a pre-training: the second waits for the first's lock, then reuses it."""
+    import fcntl
+    import threading
+
+    out = tmp_path / "lastfm" / "pretrain-transformer-e5-s7"
+    out.mkdir(parents=True)
+    cell = {"dataset": "lastfm", "backbone": "transformer", "pretrain": "5"}
+    with open(out.with_suffix(".lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        found: list[tuple[str, float]] = []
+        waiter = threading.Thread(target=lambda: found.append(
+            grid.pretrained({"pretrain_seed": 7}, cell, tmp_path / "no-data", tmp_path, tmp_path)))
+        waiter.start()
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive() and not found  # waiting, not pre-training a second time
+        (out / "pretrained.pt").write_text("finished by the other grid")
+    waiter.join(timeout=10)
+    assert found == [(str(out / "pretrained.pt"), 0.0)]
