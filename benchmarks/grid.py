@@ -13,9 +13,9 @@ A killed grid resumes: finished cells are skipped, an interrupted pre-training c
 state under ``--runs`` (ssrec's exact resume), a pre-training already finished there is reused. Every
 pre-training runs once per (data set, backbone it trains, epochs), with ``pretrain_seed``; Caser takes the
 Transformer's (``reproduce_fig3.PRETRAINED_FROM``). The seconds are recorded: run one grid alone, or several
-side by side split by ``--only`` with ``OMP_NUM_THREADS=1`` each (two on two cores give 1.3x the throughput of
-one at two threads); they append rows under a lock, and a pre-training they share runs once while the others
-wait for it.
+side by side with ``OMP_NUM_THREADS=1`` each (two on two cores give 1.3x the throughput of one at two threads):
+a cell another grid is running is skipped, rows are appended under a lock, and a pre-training they share runs
+once while the others wait for it.
 
 The ``pretraining`` axis holds epochs of ssrec's S3-Rec pre-training (0: none) or ``"authors"``: the S3-Rec
 authors' released 150-epoch checkpoint (``--checkpoints``), for the backbones that start from the
@@ -157,6 +157,25 @@ def exclusive(lock_file: Path) -> Iterator[None]:
         yield
 
 
+def cell_folder(cell: dict[str, str], runs: Path) -> Path:
+    """The run folder of a cell's fine-tuning."""
+    return runs / cell["dataset"] / "-".join(f"{k}={cell[k]}" for k in AXES if k != "dataset")
+
+
+@contextlib.contextmanager
+def claimed(lock_file: Path) -> Iterator[bool]:
+    """Try to lock ``lock_file`` exclusively without waiting: True while held by this process, False when another
+    process holds it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
 def is_pretrained(pretrain: str) -> bool:
     """Whether a pre-training axis value (as the CSV holds it) means some pre-training."""
     return pretrain == AUTHORS or int(pretrain) > 0
@@ -174,8 +193,7 @@ def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: P
     spec = RunSpec(data=DataSpec(str(data_dir / data_file)), backbone=BackboneSpec(cell["backbone"]),
                    finetune=finetune, protocol=ProtocolSpec(cell["protocol"], fixed),
                    seed=int(cell["seed"]), device="auto")
-    out = runs / cell["dataset"] / "-".join(f"{k}={cell[k]}" for k in AXES if k != "dataset")
-    tuned = execute.finetune_run(spec, out, Reuse.OVERWRITE)
+    tuned = execute.finetune_run(spec, cell_folder(cell, runs), Reuse.OVERWRITE)
     record = tuned.record
     return {**cell, **{m: round(record["metrics"][m], 4) for m in METRICS}, "best_epoch": record["best_epoch"],
             "epochs_run": record["epochs_run"], "finetune_seconds": round(record["seconds"], 1),
@@ -280,9 +298,14 @@ def main() -> None:
     todo = [c for c in cells(grid, parse_cell(args.only)) if tuple(c.values()) not in done]
     log.info("%d cells to run (%d recorded in %s)", len(todo), len(done), results)
     for cell in todo:
-        row = run_cell(grid, cell, args.data_dir, args.runs, args.checkpoints)
-        append_row(results, row, FIELDS)
-        log.info("cell %s: NDCG@10 %.4f HR@10 %.4f", ",".join(f"{k}={cell[k]}" for k in AXES), row["NDCG@10"],
+        name = ",".join(f"{k}={cell[k]}" for k in AXES)
+        with claimed(Path(f"{cell_folder(cell, args.runs)}.lock")) as mine:
+            if not mine or tuple(cell.values()) in {tuple(r[k] for k in AXES) for r in read_rows(results)}:
+                log.info("cell %s: run by another grid, skipped", name)
+                continue
+            row = run_cell(grid, cell, args.data_dir, args.runs, args.checkpoints)
+            append_row(results, row, FIELDS)
+        log.info("cell %s: NDCG@10 %.4f HR@10 %.4f", name, row["NDCG@10"],
                  row["HR@10"])
 
 

@@ -134,3 +134,18 @@ def test_a_pretraining_held_by_another_grid_is_waited_for(grid, tmp_path):
         (out / "pretrained.pt").write_text("finished by the other grid")
     waiter.join(timeout=10)
     assert found == [(str(out / "pretrained.pt"), 0.0)]
+
+
+def test_a_cell_another_grid_is_running_is_skipped(grid, tmp_path, data_dir, monkeypatch):
+    import fcntl
+
+    path, runs = write_grid(tmp_path, pretraining="[0]"), tmp_path / "runs"
+    busy = grid.cell_folder({"dataset": "lastfm", "backbone": "transformer", "pretrain": "0", "loss": "ce",
+                             "protocol": "full", "seed": "1"}, runs)
+    busy.parent.mkdir(parents=True)
+    with open(f"{busy}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
+    assert [r["seed"] for r in rows(tmp_path)] == ["2"]
+    run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)  # released: now it runs
+    assert [r["seed"] for r in rows(tmp_path)] == ["2", "1"]
