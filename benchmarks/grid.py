@@ -131,7 +131,7 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
         return str(out), 0.0
     source, epochs = PRETRAINED_FROM[cell["backbone"]], int(cell["pretrain"])
     out = runs / cell["dataset"] / f"pretrain-{source}-e{epochs}-s{grid['pretrain_seed']}"
-    with exclusive(out.with_suffix(".lock")):  # grids side by side share a pre-training: one runs it, the rest wait
+    with locked(out.with_suffix(".lock"), wait=True):  # grids side by side share a pre-training: one runs it
         if (out / "pretrained.pt").exists():
             return str(out / "pretrained.pt"), 0.0
         reuse = Reuse.RESUME if (out / "pretrain-state.pt").exists() else Reuse.OVERWRITE
@@ -143,36 +143,25 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
         return str(out / "pretrained.pt"), time.perf_counter() - t0
 
 
-@contextlib.contextmanager
-def exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock_file`` (made if missing), waiting, with a log line, while another
-    process holds it."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("waiting for another process holding %s", lock_file)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def cell_folder(cell: dict[str, str], runs: Path) -> Path:
     """The run folder of a cell's fine-tuning."""
     return runs / cell["dataset"] / "-".join(f"{k}={cell[k]}" for k in AXES if k != "dataset")
 
 
 @contextlib.contextmanager
-def claimed(lock_file: Path) -> Iterator[bool]:
-    """Try to lock ``lock_file`` exclusively without waiting: True while held by this process, False when another
-    process holds it."""
+def locked(lock_file: Path, *, wait: bool) -> Iterator[bool]:
+    """Hold an exclusive lock on ``lock_file`` (made if missing). While another process holds it: with ``wait``,
+    wait for it (saying so in the log); without, give False and hold nothing."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
-            return
+            if not wait:
+                yield False
+                return
+            log.info("waiting for another process holding %s", lock_file)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield True
 
 
@@ -299,7 +288,7 @@ def main() -> None:
     log.info("%d cells to run (%d recorded in %s)", len(todo), len(done), results)
     for cell in todo:
         name = ",".join(f"{k}={cell[k]}" for k in AXES)
-        with claimed(Path(f"{cell_folder(cell, args.runs)}.lock")) as mine:
+        with locked(Path(f"{cell_folder(cell, args.runs)}.lock"), wait=False) as mine:
             if not mine or tuple(cell.values()) in {tuple(r[k] for k in AXES) for r in read_rows(results)}:
                 log.info("cell %s: run by another grid, skipped", name)
                 continue
