@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssrec.io.checkpoint import CheckpointError, load_checkpoint
 from ssrec.cli import main
+from ssrec.io.checkpoint import CheckpointError, load_checkpoint
 from ssrec.training.resume import load_training_state, state_path
 
 #: a small `ssrec run` on the embedded data set: pre-training epochs of a few seconds, short fine-tuning epochs
@@ -132,3 +132,16 @@ def test_the_summary_of_a_resumed_pretraining_counts_the_epochs_this_run_made(tm
               "seconds": 51.6, "samples_per_epoch": 10, "config": {"objectives": {"mip": {"weight": 1.0}}}}
     assert pretrain_summary(record, tmp_path / "p.pt", "transformer").splitlines()[0] == \
         f"{tmp_path / 'p.pt'}: transformer pre-trained 3 epochs (2 in this run, 51.6s, 10 samples per epoch)"
+
+
+def test_a_data_file_named_another_way_is_the_same_run(tmp_path, data_file, monkeypatch, caplog):
+    """Resuming with the data's absolute path, where the run was started with a relative one, is no change;
+    another file is."""
+    monkeypatch.chdir(data_file.parent)
+    base = ["-q", "finetune", "--epochs", "2", "--max-len", "10", "--device", "cpu", "--out", str(tmp_path / "r")]
+    assert main([*base, "--data", data_file.name]) == 0
+    assert main([*base, "--data", str(data_file.resolve()), "--resume"]) == 0
+    other = tmp_path / "Other.txt"
+    other.write_text(data_file.read_text())
+    assert main([*base, "--data", str(other), "--resume"]) == 2
+    assert f"run.data is '{other}' now, 'Tiny.txt' in the run" in caplog.text

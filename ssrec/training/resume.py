@@ -7,10 +7,12 @@ Resuming from it repeats the interrupted epoch from the same random state, so on
 point and resumed ends with exactly the weights of an uninterrupted run.
 
 ``identity`` is what must not change between the interrupted run and its continuation (data, model,
-batch size, seed, ...); a resume with different settings is refused with the differences named.
+batch size, seed, ...); a resume with different settings is refused with the differences named. Two paths
+that name the same existing file (``../data/x.txt`` and ``/home/me/data/x.txt``) are the same setting.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,16 @@ def _differences(saved: Any, now: Any, where: str = "") -> list[str]:
         return out
     if isinstance(saved, (list, tuple)) and isinstance(now, (list, tuple)):
         saved, now = list(saved), list(now)
-    return [] if saved == now else [f"{where} is {_short(now)} now, {_short(saved)} in the run"]
+    same = saved == now or (isinstance(saved, str) and isinstance(now, str) and _same_file(saved, now))
+    return [] if same else [f"{where} is {_short(now)} now, {_short(saved)} in the run"]
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are paths of one existing file."""
+    try:
+        return os.path.isfile(a) and os.path.isfile(b) and os.path.samefile(a, b)
+    except (OSError, ValueError):  # not a path at all (embedded NUL, too long)
+        return False
 
 
 def _short(value: Any, limit: int = 120) -> str:
