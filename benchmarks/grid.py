@@ -8,7 +8,8 @@
 
 A grid file (TOML) names the results CSV and the values of each axis. Each finished cell appends one row to
 that CSV (committed; no run folders or weights in git), with its seconds and the command that repeats it
-(``--cell``, which runs the cell again and prints its figures beside the recorded ones without writing).
+(``--cell``, which runs the cell again and prints its figures beside the recorded ones without writing; it
+fine-tunes from the grid's finished pre-training, or pre-trains again with ``--rerun-pretraining``).
 A killed grid resumes: finished cells are skipped, an interrupted pre-training continues from its training
 state under ``--runs`` (ssrec's exact resume), a pre-training already finished there is reused. Every
 pre-training runs once per (data set, backbone it trains, epochs), with ``pretrain_seed``; Caser takes the
@@ -171,11 +172,12 @@ def is_pretrained(pretrain: str) -> bool:
 
 
 def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path,
-             checkpoints: Path) -> dict[str, Any]:
-    """Fine-tune (after pre-training, when the cell has it) and test one cell; its row."""
+             checkpoints: Path, pretrain_runs: Path | None = None) -> dict[str, Any]:
+    """Fine-tune (after pre-training, when the cell has it) and test one cell; its row. The fine-tuning's run
+    folder is under ``runs``, the pre-training's under ``pretrain_runs`` (default: ``runs``)."""
     init, pretrain_seconds = None, 0.0
     if is_pretrained(cell["pretrain"]):
-        init, pretrain_seconds = pretrained(grid, cell, data_dir, runs, checkpoints)
+        init, pretrain_seconds = pretrained(grid, cell, data_dir, pretrain_runs or runs, checkpoints)
     data_file, negatives, _ = FILES[cell["dataset"]]
     fixed = str(data_dir / negatives) if cell["protocol"] == "sampled" and negatives else None
     finetune = FinetuneSpec(**{**grid.get("finetune", {}), "loss": cell["loss"], "init": init})
@@ -261,7 +263,10 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=Path, default=Path("../shared/checkpoints"),
                         help="the authors' released checkpoints (pretraining 'authors')")
     parser.add_argument("--only", default="", help="run only the cells matching axis=value,...")
-    parser.add_argument("--cell", help="run this one cell again and compare with its recorded row")
+    parser.add_argument("--cell", help="run this one cell again and compare with its recorded row (its fine-tuning, "
+                        "from the pre-training under --runs when there)")
+    parser.add_argument("--rerun-pretraining", action="store_true",
+                        help="with --cell: pre-train again too (under --runs/rerun), instead of reusing it")
     parser.add_argument("--table", action="store_true", help="write the markdown table beside the results file")
     parser.add_argument("--readme", type=Path, help="with --table: also replace the table between this file's "
                         "<!-- grid:NAME --> and <!-- /grid:NAME --> markers (NAME: the results file's stem)")
@@ -279,7 +284,9 @@ def main() -> None:
     if args.cell:
         cell = parse_cell(args.cell)
         recorded = [r for r in read_rows(results) if all(r[k] == v for k, v in cell.items())]
-        row = run_cell(grid, cell, args.data_dir, args.runs / "rerun", args.checkpoints)
+        rerun = args.runs / "rerun"
+        row = run_cell(grid, cell, args.data_dir, rerun, args.checkpoints,
+                       pretrain_runs=rerun if args.rerun_pretraining else args.runs)
         for metric in METRICS:
             print(f"{metric:<8} now {row[metric]:.4f}   recorded {recorded[0][metric] if recorded else '-'}")
         return

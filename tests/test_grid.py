@@ -72,10 +72,13 @@ def test_a_grid_runs_its_missing_cells_once_and_a_cell_reruns_to_its_recorded_fi
     run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
     assert len(rows(tmp_path)) == 4
 
-    capsys.readouterr()
-    run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs, "--cell", pretrained[1]["command"].split()[-1])
-    printed = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
-    assert printed["NDCG@10"][2] == f"{float(pretrained[1]['NDCG@10']):.4f}" == printed["NDCG@10"][4][:6]
+    for again in ([], ["--rerun-pretraining"]):  # from the grid's pre-training, then pre-trained again too
+        capsys.readouterr()
+        run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs, "--cell",
+            pretrained[1]["command"].split()[-1], *again)
+        printed = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+        assert printed["NDCG@10"][2] == f"{float(pretrained[1]['NDCG@10']):.4f}" == printed["NDCG@10"][4][:6]
+        assert (runs / "rerun" / "lastfm" / "pretrain-transformer-e2-s7" / "pretrained.pt").is_file() == bool(again)
     assert len(rows(tmp_path)) == 4  # a re-run compares, it does not write
 
 
