@@ -26,14 +26,11 @@ FinetuneSpec``, all but ``loss`` and ``init``, which the cell sets).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import itertools
 import logging
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +53,7 @@ from ssrec.runs.spec import (
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_fig3 import PRETRAINED_FROM  # noqa: E402
 from reproduction import FILES  # noqa: E402
-from results_csv import append_row, read_rows  # noqa: E402
+from results_csv import append_row, locked, read_rows  # noqa: E402
 
 log = logging.getLogger("grid")
 AXES = {"dataset": "datasets", "backbone": "backbones", "pretrain": "pretraining", "loss": "losses",
@@ -147,23 +144,6 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
 def cell_folder(cell: dict[str, str], runs: Path) -> Path:
     """The run folder of a cell's fine-tuning."""
     return runs / cell["dataset"] / "-".join(f"{k}={cell[k]}" for k in AXES if k != "dataset")
-
-
-@contextlib.contextmanager
-def locked(lock_file: Path, *, wait: bool) -> Iterator[bool]:
-    """Hold an exclusive lock on ``lock_file`` (made if missing). While another process holds it: with ``wait``,
-    wait for it (saying so in the log); without, give False and hold nothing."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                yield False
-                return
-            log.info("waiting for another process holding %s", lock_file)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield True
 
 
 def is_pretrained(pretrain: str) -> bool:
