@@ -28,10 +28,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
         T, N = h.shape[0], table.shape[0]
         rows = max(1, CHUNK_LOGITS // max(N, 1))
         hc, tc = h.to(compute_dtype), table.to(compute_dtype)  # (T, H), (N, H)
-        grad_h = torch.empty(T, h.shape[1], dtype=torch.float32, device=h.device)
-        grad_table = torch.zeros(N, table.shape[1], dtype=torch.float32, device=h.device)
-        total = torch.zeros((), dtype=torch.float32, device=h.device)
         needs_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+        grad_h = torch.empty(T if needs_grad else 0, h.shape[1], dtype=torch.float32, device=h.device)
+        grad_table = torch.zeros(N if needs_grad else 0, table.shape[1], dtype=torch.float32, device=h.device)
+        total = torch.zeros((), dtype=torch.float32, device=h.device)
         for lo in range(0, T, rows):
             hi = min(T, lo + rows)
             logits = (hc[lo:hi] @ tc.T).float()  # (c, N)
