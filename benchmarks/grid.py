@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import logging
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +136,20 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
         spec = RunSpec(data=DataSpec(str(data_dir / FILES[cell["dataset"]][0])), backbone=BackboneSpec(source),
                        pretrain=PretrainSpec(epochs=epochs), finetune=None, seed=int(grid["pretrain_seed"]),
                        device="auto")
-        t0 = time.perf_counter()
         execute.pretrain_run(spec, out, reuse)
-        return str(out / "pretrained.pt"), time.perf_counter() - t0
+        return str(out / "pretrained.pt"), logged_pretrain_seconds(out / "log.jsonl")
+
+
+def logged_pretrain_seconds(log: Path) -> float:
+    """A pre-training's compute: the seconds of its logged epochs, from every process that ran some of them (a
+    resumed pre-training's earlier epochs count; an epoch logged twice, once before a kill, counts once). The
+    time of an epoch killed before it was logged is lost."""
+    seconds: dict[int, float] = {}
+    for line in log.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("stage") == "pretrain":
+            seconds[int(entry["epoch"])] = float(entry["seconds"])
+    return sum(seconds.values())
 
 
 def cell_folder(cell: dict[str, str], runs: Path) -> Path:

@@ -68,6 +68,9 @@ def test_a_grid_runs_its_missing_cells_once_and_a_cell_reruns_to_its_recorded_fi
     assert [r["epochs_run"] for r in recorded] == ["2"] * 4  # the grid's [finetune] table reached every cell
     pretrained = [r for r in recorded if r["pretrain"] == "2"]
     assert float(pretrained[0]["pretrain_seconds"]) > 0 and float(pretrained[1]["pretrain_seconds"]) == 0
+    log = runs / "lastfm" / "pretrain-transformer-e2-s7" / "log.jsonl"
+    epochs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert float(pretrained[0]["pretrain_seconds"]) == round(sum(e["seconds"] for e in epochs), 1)  # the log's sum
     assert (runs / "lastfm" / "pretrain-transformer-e2-s7" / "pretrained.pt").is_file()
     run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
     assert len(rows(tmp_path)) == 4
@@ -152,3 +155,11 @@ def test_a_cell_another_grid_is_running_is_skipped(grid, tmp_path, data_dir, mon
     assert [r["seed"] for r in rows(tmp_path)] == ["2"]
     run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)  # released: now it runs
     assert [r["seed"] for r in rows(tmp_path)] == ["2", "1"]
+
+
+def test_a_resumed_pretraining_counts_the_epochs_of_every_process_once(grid, tmp_path):
+    log = tmp_path / "log.jsonl"
+    epochs = [(1, 10.0), (2, 12.5), (2, 11.0), (3, 9.0)]  # epoch 2 logged, killed before its state was kept, redone
+    log.write_text("".join(json.dumps({"stage": "pretrain", "epoch": e, "seconds": s}) + "\n" for e, s in epochs)
+                   + json.dumps({"stage": "finetune", "epoch": 1, "seconds": 99.0}) + "\n")
+    assert grid.logged_pretrain_seconds(log) == 10.0 + 11.0 + 9.0
