@@ -5,6 +5,7 @@
     python benchmarks/grid.py benchmarks/grids/fig3.toml \
         --cell dataset=lastfm,backbone=sasrec,pretrain=150,loss=bce,protocol=sampled,seed=42
     python benchmarks/grid.py benchmarks/grids/fig3.toml --table          # results file -> markdown table
+    python benchmarks/grid.py benchmarks/grids/fig3.toml --status         # what is left, and its compute
 
 A grid file (TOML) names the results CSV and the values of each axis. Each finished cell appends one row to
 that CSV (committed; no run folders or weights in git), with its seconds and the command that repeats it
@@ -128,7 +129,7 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
             import_released_checkpoint(checkpoints / FILES[cell["dataset"]][2], out)
         return str(out), 0.0
     source, epochs = PRETRAINED_FROM[cell["backbone"]], int(cell["pretrain"])
-    out = runs / cell["dataset"] / f"pretrain-{source}-e{epochs}-s{grid['pretrain_seed']}"
+    out = pretraining_folder(grid, cell, runs)
     with locked(out.with_suffix(".lock"), wait=True):  # grids side by side share a pre-training: one runs it
         if (out / "pretrained.pt").exists():
             return str(out / "pretrained.pt"), 0.0
@@ -140,16 +141,62 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
         return str(out / "pretrained.pt"), logged_pretrain_seconds(out / "log.jsonl")
 
 
-def logged_pretrain_seconds(log: Path) -> float:
-    """A pre-training's compute: the seconds of its logged epochs, from every process that ran some of them (a
-    resumed pre-training's earlier epochs count; an epoch logged twice, once before a kill, counts once). The
-    time of an epoch killed before it was logged is lost."""
+def logged_pretrain_epochs(log: Path) -> dict[int, float]:
+    """Seconds per pre-training epoch in a run folder's log, from every process that ran some of them (an epoch
+    logged twice, once before a kill, counts once); empty when there is no log yet."""
     seconds: dict[int, float] = {}
-    for line in log.read_text().splitlines():
+    for line in log.read_text().splitlines() if log.exists() else []:
         entry = json.loads(line)
         if entry.get("stage") == "pretrain":
             seconds[int(entry["epoch"])] = float(entry["seconds"])
-    return sum(seconds.values())
+    return seconds
+
+
+def logged_pretrain_seconds(log: Path) -> float:
+    """A pre-training's compute: the sum of its logged epochs (a resumed pre-training's earlier epochs count). The
+    time of an epoch killed before it was logged is lost."""
+    return sum(logged_pretrain_epochs(log).values())
+
+
+def pretraining_folder(grid: dict[str, Any], cell: dict[str, str], runs: Path) -> Path | None:
+    """Where the cell's ssrec pre-training runs (None: no pre-training, or the authors' checkpoint)."""
+    if not is_pretrained(cell["pretrain"]) or cell["pretrain"] == AUTHORS:
+        return None
+    source = PRETRAINED_FROM[cell["backbone"]]
+    return runs / cell["dataset"] / f"pretrain-{source}-e{int(cell['pretrain'])}-s{grid['pretrain_seed']}"
+
+
+def status(grid: dict[str, Any], rows: list[dict[str, str]], runs: Path) -> str:
+    """What is recorded, what is left, where each pre-training the left cells need stands, and the compute left.
+
+    The estimate takes a left pre-training's mean logged epoch, and a left cell's mean recorded fine-tuning time
+    over the rows of its (data set, loss, protocol); both at the thread counts they ran with."""
+    done = {tuple(r[k] for k in AXES) for r in rows}
+    todo = [c for c in cells(grid, {}) if tuple(c.values()) not in done]
+    lines = [f"{len(done)} cells recorded, {len(todo)} left"]
+    estimate, unknown = 0.0, 0
+    for folder in sorted({f for f in (pretraining_folder(grid, c, runs) for c in todo) if f is not None}):
+        epochs = int(folder.name.split("-e")[1].split("-")[0])
+        logged = logged_pretrain_epochs(folder / "log.jsonl")
+        if (folder / "pretrained.pt").exists():
+            state = "finished"
+        elif logged:
+            per_epoch = sum(logged.values()) / len(logged)
+            estimate += (epochs - len(logged)) * per_epoch
+            state = f"epoch {len(logged)} of {epochs}, {per_epoch:.0f} s per epoch"
+        else:
+            state, unknown = "not started", unknown + 1
+        lines.append(f"  pre-training {folder.parent.name}/{folder.name}: {state}")
+    for cell in todo:
+        alike = [float(r["finetune_seconds"]) for r in rows
+                 if (r["dataset"], r["loss"], r["protocol"]) == (cell["dataset"], cell["loss"], cell["protocol"])]
+        if alike:
+            estimate += statistics.mean(alike)
+        else:
+            unknown += 1
+    lines.append(f"compute left: about {estimate / 3600:.1f} h"
+                 + (f", plus {unknown} pre-trainings or cells with nothing alike recorded yet" if unknown else ""))
+    return "\n".join(lines)
 
 
 def cell_folder(cell: dict[str, str], runs: Path) -> Path:
@@ -258,6 +305,8 @@ def main() -> None:
                         "from the pre-training under --runs when there)")
     parser.add_argument("--rerun-pretraining", action="store_true",
                         help="with --cell: pre-train again too (under --runs/rerun), instead of reusing it")
+    parser.add_argument("--status", action="store_true", help="print what is recorded and left, where each "
+                        "pre-training stands and the compute left, then stop")
     parser.add_argument("--table", action="store_true", help="write the markdown table beside the results file")
     parser.add_argument("--readme", type=Path, help="with --table: also replace the table between this file's "
                         "<!-- grid:NAME --> and <!-- /grid:NAME --> markers (NAME: the results file's stem)")
@@ -271,6 +320,9 @@ def main() -> None:
         if args.readme:
             replace_section(args.readme, results.stem, markdown)
         print(markdown)
+        return
+    if args.status:
+        print(status(grid, read_rows(results), args.runs))
         return
     if args.cell:
         cell = parse_cell(args.cell)

@@ -163,3 +163,19 @@ def test_a_resumed_pretraining_counts_the_epochs_of_every_process_once(grid, tmp
     log.write_text("".join(json.dumps({"stage": "pretrain", "epoch": e, "seconds": s}) + "\n" for e, s in epochs)
                    + json.dumps({"stage": "finetune", "epoch": 1, "seconds": 99.0}) + "\n")
     assert grid.logged_pretrain_seconds(log) == 10.0 + 11.0 + 9.0
+
+
+def test_the_status_tells_what_is_left_and_estimates_its_compute(grid, tmp_path, data_dir, monkeypatch, capsys):
+    path = write_grid(tmp_path)
+    runs = tmp_path / "runs"
+    run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs, "--only", "pretrain=0,seed=1")
+    folder = runs / "lastfm" / "pretrain-transformer-e2-s7"  # a pre-training killed after its first epoch
+    folder.mkdir(parents=True)
+    (folder / "log.jsonl").write_text(json.dumps({"stage": "pretrain", "epoch": 1, "seconds": 360.0}) + "\n")
+    capsys.readouterr()
+    run(grid, monkeypatch, path, "--runs", runs, "--status")
+    printed = capsys.readouterr().out.splitlines()
+    finetune = float(rows(tmp_path)[0]["finetune_seconds"])
+    assert printed[0] == "1 cells recorded, 3 left"
+    assert printed[1] == "  pre-training lastfm/pretrain-transformer-e2-s7: epoch 1 of 2, 360 s per epoch"
+    assert printed[2] == f"compute left: about {(360 + 3 * finetune) / 3600:.1f} h"
