@@ -175,8 +175,8 @@ def status(grid: dict[str, Any], rows: list[dict[str, str]], runs: Path) -> str:
     todo = [c for c in cells(grid, {}) if tuple(c.values()) not in done]
     lines = [f"{len(done)} cells recorded, {len(todo)} left"]
     estimate, unknown = 0.0, 0
-    needed = {pretraining_folder(grid, c, runs): int(c["pretrain"]) for c in todo}  # folder -> epochs
-    for folder, epochs in sorted((f, e) for f, e in needed.items() if f is not None):
+    needed = {pretraining_folder(grid, c, runs): c["pretrain"] for c in todo}  # folder -> epochs
+    for folder, epochs in sorted((f, int(e)) for f, e in needed.items() if f is not None):
         logged = logged_pretrain_epochs(folder / "log.jsonl")
         if (folder / "pretrained.pt").exists():
             state = "finished"

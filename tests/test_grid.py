@@ -166,7 +166,7 @@ def test_a_resumed_pretraining_counts_the_epochs_of_every_process_once(grid, tmp
 
 
 def test_the_status_tells_what_is_left_and_estimates_its_compute(grid, tmp_path, data_dir, monkeypatch, capsys):
-    path = write_grid(tmp_path)
+    path = write_grid(tmp_path, pretraining='[0, 2, "authors"]')  # the authors' checkpoint has no folder
     runs = tmp_path / "runs"
     run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs, "--only", "pretrain=0,seed=1")
     folder = runs / "lastfm" / "pretrain-transformer-e2-s7"  # a pre-training killed after its first epoch
@@ -176,6 +176,6 @@ def test_the_status_tells_what_is_left_and_estimates_its_compute(grid, tmp_path,
     run(grid, monkeypatch, path, "--runs", runs, "--status")
     printed = capsys.readouterr().out.splitlines()
     finetune = float(rows(tmp_path)[0]["finetune_seconds"])
-    assert printed[0] == "1 cells recorded, 3 left"
+    assert printed[0] == "1 cells recorded, 5 left"
     assert printed[1] == "  pre-training lastfm/pretrain-transformer-e2-s7: epoch 1 of 2, 360 s per epoch"
-    assert printed[2] == f"compute left: about {(360 + 3 * finetune) / 3600:.1f} h"
+    assert printed[2] == f"compute left: about {(360 + 5 * finetune) / 3600:.1f} h"
