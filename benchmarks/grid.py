@@ -226,8 +226,12 @@ def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: P
     record = tuned.record
     return {**cell, **{m: round(record["metrics"][m], 4) for m in METRICS}, "best_epoch": record["best_epoch"],
             "epochs_run": record["epochs_run"], "finetune_seconds": round(record["seconds"], 1),
-            "pretrain_seconds": round(pretrain_seconds, 1),
-            "command": f"python benchmarks/grid.py GRID --cell {','.join(f'{k}={cell[k]}' for k in AXES)}"}
+            "pretrain_seconds": round(pretrain_seconds, 1)}
+
+
+def cell_command(grid_file: Path, cell: dict[str, str]) -> str:
+    """The command that runs ``cell`` of the grid in ``grid_file`` again and compares it with its row."""
+    return f"python benchmarks/grid.py {grid_file} --cell {','.join(f'{k}={cell[k]}' for k in AXES)}"
 
 
 def mean_std(values: list[float]) -> str:
@@ -342,7 +346,8 @@ def main() -> None:
             if not mine or tuple(cell.values()) in {tuple(r[k] for k in AXES) for r in read_rows(results)}:
                 log.info("cell %s: run by another grid, skipped", name)
                 continue
-            row = run_cell(grid, cell, args.data_dir, args.runs, args.checkpoints)
+            row = {**run_cell(grid, cell, args.data_dir, args.runs, args.checkpoints),
+                   "command": cell_command(args.grid, cell)}
             append_row(results, row, FIELDS)
         log.info("cell %s: NDCG@10 %.4f HR@10 %.4f", name, row["NDCG@10"],
                  row["HR@10"])

@@ -72,6 +72,8 @@ def test_a_grid_runs_its_missing_cells_once_and_a_cell_reruns_to_its_recorded_fi
     epochs = [json.loads(line) for line in log.read_text().splitlines()]
     assert float(pretrained[0]["pretrain_seconds"]) == round(sum(e["seconds"] for e in epochs), 1)  # the log's sum
     assert (runs / "lastfm" / "pretrain-transformer-e2-s7" / "pretrained.pt").is_file()
+    assert recorded[1]["command"] == f"python benchmarks/grid.py {path} --cell dataset=lastfm,backbone=transformer," \
+                                     "pretrain=2,loss=ce,protocol=full,seed=1"
     run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
     assert len(rows(tmp_path)) == 4
 
