@@ -10,7 +10,7 @@ self time, with the mean step time and the FLOPs per step (``FlopCounterMode``) 
 phases (forward with the loss, backward, optimizer) timed without the profiler.
 
 Read the operator shares with care: the profiler adds a fixed cost to every op, so at S3-Rec's widths, where a
-step is ~2,000 small ops, it inflates the small ones. A Beauty pre-training step took 82 ms under the profiler
+step is ~1,100 small ATen ops, it inflates the small ones. A Beauty pre-training step took 82 ms under the profiler
 against 28-34 ms timed (one thread, idle), and fusing the elementwise ops it ranked high (GELU, dropout's
 uniform_, LayerNorm, softmax, in C++ kernels; not adopted) changed the timed step by
 0.98-1.02x.
