@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import logging
 import statistics
 import sys
@@ -39,7 +38,7 @@ from ssrec.atomic import atomic_write_text
 from ssrec.io.released_checkpoint import import_released_checkpoint
 from ssrec.runs import execute
 from ssrec.runs.config_file import read_toml
-from ssrec.runs.folder import Reuse
+from ssrec.runs.folder import Reuse, read_log
 from ssrec.runs.spec import (
     BackboneSpec,
     DataSpec,
@@ -144,12 +143,8 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
 def logged_pretrain_epochs(log: Path) -> dict[int, float]:
     """Seconds per pre-training epoch in a run folder's log, from every process that ran some of them (an epoch
     logged twice, once before a kill, counts once); empty when there is no log yet."""
-    seconds: dict[int, float] = {}
-    for line in log.read_text().splitlines() if log.exists() else []:
-        entry = json.loads(line)
-        if entry.get("stage") == "pretrain":
-            seconds[int(entry["epoch"])] = float(entry["seconds"])
-    return seconds
+    entries = read_log(log) if log.exists() else []  # a running pre-training's torn last line is dropped
+    return {int(e["epoch"]): float(e["seconds"]) for e in entries if e.get("stage") == "pretrain"}
 
 
 def logged_pretrain_seconds(log: Path) -> float:
