@@ -49,7 +49,7 @@ def measure(args: argparse.Namespace) -> float:
         torch.nn.LayerNorm.forward = lambda self, x: x  # type: ignore[method-assign]
     if args.variant == "relu":
         F.gelu = torch.relu  # type: ignore[assignment]  # the Transformer's feed-forward looks it up when called
-    profile_step.ssrec.create_backbone = lambda name, **kw: create(name, **{**kw, **options})  # type: ignore
+    ssrec.create_backbone = lambda name, **kw: create(name, **{**kw, **options})  # type: ignore  # what profile_step calls
     step, batches = profile_step.step_function(args)
     for rows in batches[:args.warmup]:
         step(rows)
@@ -74,10 +74,9 @@ def main() -> None:
     if args.variant:
         print(measure(args))
         return
-    variants = list(VARIANTS)
-    times: dict[str, list[float]] = {v: [] for v in variants}
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for _ in range(args.rounds):
-        for variant in variants:
+        for variant in VARIANTS:
             out = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--variant", variant], check=True,
                                  capture_output=True, text=True).stdout
             times[variant].append(float(out.split()[-1]))
@@ -85,9 +84,8 @@ def main() -> None:
     print(f"| {args.stage} step, {torch.get_num_threads()} threads | ms per step (best of {args.rounds}) "
           "| vs as released |")
     print("|---|---|---|")
-    for variant in variants:
-        best = min(times[variant])
-        print(f"| {VARIANTS[variant]} | {best * 1e3:.1f} | {best / base - 1:+.0%} |")
+    for variant, seconds in times.items():
+        print(f"| {VARIANTS[variant]} | {min(seconds) * 1e3:.1f} | {min(seconds) / base - 1:+.0%} |")
 
 
 if __name__ == "__main__":
