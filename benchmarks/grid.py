@@ -11,8 +11,8 @@ A grid file (TOML) names the results CSV and the values of each axis. Each finis
 that CSV (committed; no run folders or weights in git), with its seconds and the command that repeats it
 (``--cell``, which runs the cell again and prints its figures beside the recorded ones without writing; it
 fine-tunes from the grid's finished pre-training, or pre-trains again with ``--rerun-pretraining``).
-A killed grid resumes: finished cells are skipped, an interrupted pre-training continues from its training
-state under ``--runs`` (ssrec's exact resume), a pre-training already finished there is reused. Every
+A killed grid resumes: finished cells are skipped, an interrupted pre-training or fine-tuning continues from
+its training state under ``--runs`` (ssrec's exact resume), a pre-training already finished there is reused. Every
 pre-training runs once per (data set, backbone it trains, epochs), with ``pretrain_seed``; Caser takes the
 Transformer's (``reproduce_fig3.PRETRAINED_FROM``). The seconds are recorded: run one grid alone, or several
 side by side with ``OMP_NUM_THREADS=1`` each (two on two cores give 1.3x the throughput of one at two threads):
@@ -49,6 +49,7 @@ from ssrec.runs.spec import (
     SpecError,
     spec_from_dict,
 )
+from ssrec.training.resume import state_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_fig3 import PRETRAINED_FROM  # noqa: E402
@@ -204,10 +205,25 @@ def is_pretrained(pretrain: str) -> bool:
     return pretrain == AUTHORS or int(pretrain) > 0
 
 
+def resumable(folder: Path) -> bool:
+    """Whether ``folder`` holds an interrupted fine-tuning to continue: its training state, and every epoch it
+    logged timed (a log written before fine-tuning logged epoch seconds cannot give the cell's compute)."""
+    if not state_path(folder, "finetune").is_file():
+        return False
+    epochs = [e for e in read_log(folder / "log.jsonl") if e.get("stage") == "finetune"] \
+        if (folder / "log.jsonl").exists() else []
+    if not all("seconds" in e for e in epochs):
+        log.info("%s: its fine-tuning log has untimed epochs (an older ssrec); the cell starts again", folder)
+        return False
+    return True
+
+
 def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path,
-             checkpoints: Path, pretrain_runs: Path | None = None) -> dict[str, Any]:
+             checkpoints: Path, pretrain_runs: Path | None = None, resume: bool = True) -> dict[str, Any]:
     """Fine-tune (after pre-training, when the cell has it) and test one cell; its row. The fine-tuning's run
-    folder is under ``runs``, the pre-training's under ``pretrain_runs`` (default: ``runs``)."""
+    folder is under ``runs``, the pre-training's under ``pretrain_runs`` (default: ``runs``). With ``resume``,
+    a fine-tuning interrupted there continues from its training state (exact resume: the same figures), and
+    the row's seconds add its earlier epochs'."""
     init, pretrain_seconds = None, 0.0
     if is_pretrained(cell["pretrain"]):
         init, pretrain_seconds = pretrained(grid, cell, data_dir, pretrain_runs or runs, checkpoints)
@@ -217,10 +233,12 @@ def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: P
     spec = RunSpec(data=DataSpec(str(data_dir / data_file)), backbone=BackboneSpec(cell["backbone"]),
                    finetune=finetune, protocol=ProtocolSpec(cell["protocol"], fixed),
                    seed=int(cell["seed"]), device="auto")
-    tuned = execute.finetune_run(spec, cell_folder(cell, runs), Reuse.OVERWRITE)
+    folder = cell_folder(cell, runs)
+    tuned = execute.finetune_run(spec, folder, Reuse.RESUME if resume and resumable(folder) else Reuse.OVERWRITE)
     record = tuned.record
+    earlier = sum(e["seconds"] for e in record["history"] if e["epoch"] <= record["resumed_after"])
     return {**cell, **{m: round(record["metrics"][m], 4) for m in METRICS}, "best_epoch": record["best_epoch"],
-            "epochs_run": record["epochs_run"], "finetune_seconds": round(record["seconds"], 1),
+            "epochs_run": record["epochs_run"], "finetune_seconds": round(earlier + record["seconds"], 1),
             "pretrain_seconds": round(pretrain_seconds, 1)}
 
 
@@ -328,7 +346,7 @@ def main() -> None:
         recorded = [r for r in read_rows(results) if all(r[k] == v for k, v in cell.items())]
         rerun = args.runs / "rerun"
         row = run_cell(grid, cell, args.data_dir, rerun, args.checkpoints,
-                       pretrain_runs=rerun if args.rerun_pretraining else args.runs)
+                       pretrain_runs=rerun if args.rerun_pretraining else args.runs, resume=False)
         for metric in METRICS:
             print(f"{metric:<8} now {row[metric]:.4f}   recorded {recorded[0][metric] if recorded else '-'}")
         return

@@ -87,6 +87,55 @@ def test_a_grid_runs_its_missing_cells_once_and_a_cell_reruns_to_its_recorded_fi
     assert len(rows(tmp_path)) == 4  # a re-run compares, it does not write
 
 
+class Interrupted(Exception):
+    """Stands for a kill after the state of fine-tuning epoch 1 was written."""
+
+
+def test_an_interrupted_cell_continues_to_the_figures_of_an_uninterrupted_one(grid, tmp_path, data_dir, monkeypatch,
+                                                                               caplog):
+    from ssrec.training.loop import LoopPlumbing
+
+    (tmp_path / "straight").mkdir()
+    straight = write_grid(tmp_path / "straight", pretraining="[0]", seeds="[1]")
+    run(grid, monkeypatch, straight, "--data-dir", data_dir, "--runs", tmp_path / "straight" / "runs")
+
+    path, runs = write_grid(tmp_path, pretraining="[0]", seeds="[1]"), tmp_path / "runs"
+    save_state = LoopPlumbing.save_state
+
+    def killed_after_epoch_1(self, epoch, *args, **kwargs):
+        save_state(self, epoch, *args, **kwargs)
+        if self.stage == "finetune" and epoch == 1:
+            raise Interrupted
+    monkeypatch.setattr(LoopPlumbing, "save_state", killed_after_epoch_1)
+    with pytest.raises(Interrupted):
+        run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
+    assert not (tmp_path / "results.csv").exists()
+    monkeypatch.setattr(LoopPlumbing, "save_state", save_state)
+    folder = runs / "lastfm" / "backbone=transformer-pretrain=0-loss=ce-protocol=full-seed=1"
+    first = json.loads((folder / "log.jsonl").read_text().splitlines()[0])
+
+    with caplog.at_level("INFO"):
+        run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
+    assert "resuming fine-tuning after epoch 1" in caplog.text
+    [row], [reference] = rows(tmp_path), rows(tmp_path / "straight")
+    assert {m: row[m] for m in grid.METRICS} == {m: reference[m] for m in grid.METRICS}
+    assert (row["best_epoch"], row["epochs_run"]) == (reference["best_epoch"], "2")
+    record = json.loads((folder / "metrics.json").read_text())
+    assert record["resumed_after"] == 1
+    assert float(row["finetune_seconds"]) == round(first["seconds"] + record["seconds"], 1)  # both processes' time
+
+
+def test_a_cell_with_an_untimed_log_starts_again(grid, tmp_path):
+    folder = tmp_path / "cell"
+    folder.mkdir()
+    (folder / "finetune-state.pt").write_bytes(b"")
+    (folder / "log.jsonl").write_text(json.dumps({"stage": "finetune", "epoch": 1, "train_seconds": 3.0}) + "\n")
+    assert not grid.resumable(folder)
+    (folder / "log.jsonl").write_text(json.dumps({"stage": "finetune", "epoch": 1, "seconds": 3.5}) + "\n")
+    assert grid.resumable(folder)
+    assert not grid.resumable(tmp_path)  # no state at all
+
+
 def test_the_table_gives_mean_spread_and_gain_per_pretraining(grid):
     spec = {"datasets": ["lastfm"], "backbones": ["transformer"], "pretraining": [0, 150, "authors"],
             "losses": ["ce"], "protocols": ["full"]}

@@ -246,7 +246,7 @@ def finetune_run(spec: RunSpec, out: Path, reuse: Reuse = Reuse.REFUSE, *, comma
         record = {"protocol": protocol.name, "split": "test", "dataset": dataset.name, "seed": spec.seed,
                   "config": full_config, "metrics": result.test_metrics, "valid_metrics": result.valid_metrics,
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": round(result.seconds, 2),
-                  "history": result.history, "ssrec_version": ssrec.__version__}
+                  "resumed_after": result.resumed_after, "history": result.history, "ssrec_version": ssrec.__version__}
         write_json(out / "metrics.json", record)
         log.info("best epoch %d of %d (%.1fs); wrote %s and %s", result.best_epoch, result.epochs_run, result.seconds,
                  out / "model.pt", out / "metrics.json")

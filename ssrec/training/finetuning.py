@@ -83,8 +83,9 @@ class FinetuneResult:
     epochs_run: int
     valid_metrics: dict[str, float]
     test_metrics: dict[str, float]
-    seconds: float
+    seconds: float  # this call's time (a resumed run's earlier epochs: their ``history`` "seconds")
     history: list[dict[str, float]] = field(default_factory=list)
+    resumed_after: int = 0  # the epoch this call continued after (0: it started the run)
 
 
 def resume_identity(config: FinetuneConfig, run: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -137,8 +138,9 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     epoch, stopped = 0, False
+    resumed_after = 0
     if resume_from is not None:
-        epoch = loop.resume(resume_from, encoder, optimizer)
+        epoch = resumed_after = loop.resume(resume_from, encoder, optimizer)
         kept = resume_from["bookkeeping"]
         stopped, history = kept["stopped"], list(kept["history"])
         best, best_epoch = kept["best"], kept["best_epoch"]
@@ -172,14 +174,14 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
         encoder.eval()
         valid = evaluate(encoder_scorer(encoder), split, "valid", protocol, device=device)
         logs = {"epoch": epoch, "loss": mean_loss, "train_seconds": train_seconds,
-                **{f"valid_{k}": v for k, v in valid.items()}}
+                **{f"valid_{k}": v for k, v in valid.items()}, "seconds": time.perf_counter() - t0}
         history.append(logs)
         loop.end_epoch(epoch, logs, on_epoch_end)
         if valid[metric] > best:
             best, best_epoch, best_valid = valid[metric], epoch, valid
             best_state = copy.deepcopy(encoder.state_dict())
         log.info("epoch %3d/%d  loss %.4f  valid %s %.4f  (best %.4f @%d)  %.1fs", epoch, config.epochs,
-                 mean_loss, metric, valid[metric], best, best_epoch, time.perf_counter() - t0)
+                 mean_loss, metric, valid[metric], best, best_epoch, logs["seconds"])
         stopped = rule.should_stop([h[f"valid_{metric}"] for h in history])
         loop.save_state(epoch, encoder, optimizer, stopped=stopped, history=history, best=best, best_epoch=best_epoch,
                         best_state=best_state, best_valid=best_valid)
@@ -191,7 +193,7 @@ def finetune(encoder: Encoder, split: LeaveOneOut, config: FinetuneConfig,
     vocabulary = Vocabulary.of(split.dataset, with_users=USERS in encoder.capabilities).to_record()
     loop.save_checkpoint("model.pt", encoder, "finetuned",
                          **{"metrics": metrics, "vocabulary": vocabulary, **(checkpoint_extra or {})})
-    return FinetuneResult(best_epoch, epoch, best_valid, metrics, time.perf_counter() - start, history)
+    return FinetuneResult(best_epoch, epoch, best_valid, metrics, time.perf_counter() - start, history, resumed_after)
 
 
 def token_weighted(loss: torch.Tensor, targets: torch.Tensor, mean_tokens: float | None) -> torch.Tensor:
