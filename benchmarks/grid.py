@@ -38,7 +38,7 @@ from ssrec.atomic import atomic_write_text
 from ssrec.io.released_checkpoint import import_released_checkpoint
 from ssrec.runs import execute
 from ssrec.runs.config_file import read_toml
-from ssrec.runs.folder import Reuse, read_log
+from ssrec.runs.folder import Reuse, in_use, read_log
 from ssrec.runs.spec import (
     BackboneSpec,
     DataSpec,
@@ -163,7 +163,8 @@ def pretraining_folder(grid: dict[str, Any], cell: dict[str, str], runs: Path) -
 
 
 def status(grid: dict[str, Any], rows: list[dict[str, str]], runs: Path) -> str:
-    """What is recorded, what is left, where each pre-training the left cells need stands, and the compute left.
+    """What is recorded, what is left, where each pre-training the left cells need and each started cell stand,
+    and the compute left.
 
     The estimate takes a left pre-training's mean logged epoch, and a left cell's mean recorded fine-tuning time
     over the rows of its (data set, loss, protocol); both at the thread counts they ran with."""
@@ -184,6 +185,12 @@ def status(grid: dict[str, Any], rows: list[dict[str, str]], runs: Path) -> str:
             state, unknown = "not started", unknown + 1
         lines.append(f"  pre-training {folder.parent.name}/{folder.name}: {state}")
     for cell in todo:
+        folder = cell_folder(cell, runs)
+        epochs = [e for e in read_log(folder / "log.jsonl") if e.get("stage") == "finetune"] \
+            if (folder / "log.jsonl").exists() else []
+        if epochs:
+            how = "running" if in_use(folder) else "resumes there" if resumable(folder) else "starts again"
+            lines.append(f"  cell {folder.parent.name}/{folder.name}: fine-tuned {len(epochs)} epochs, {how}")
         alike = [float(r["finetune_seconds"]) for r in rows
                  if (r["dataset"], r["loss"], r["protocol"]) == (cell["dataset"], cell["loss"], cell["protocol"])]
         if alike:
@@ -212,10 +219,7 @@ def resumable(folder: Path) -> bool:
         return False
     epochs = [e for e in read_log(folder / "log.jsonl") if e.get("stage") == "finetune"] \
         if (folder / "log.jsonl").exists() else []
-    if not all("seconds" in e for e in epochs):
-        log.info("%s: its fine-tuning log has untimed epochs (an older ssrec); the cell starts again", folder)
-        return False
-    return True
+    return all("seconds" in e for e in epochs)
 
 
 def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path,
@@ -234,7 +238,10 @@ def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: P
                    finetune=finetune, protocol=ProtocolSpec(cell["protocol"], fixed),
                    seed=int(cell["seed"]), device="auto")
     folder = cell_folder(cell, runs)
-    tuned = execute.finetune_run(spec, folder, Reuse.RESUME if resume and resumable(folder) else Reuse.OVERWRITE)
+    continues = resume and resumable(folder)
+    if resume and not continues and state_path(folder, "finetune").is_file():
+        log.info("%s: its fine-tuning log has untimed epochs (an older ssrec); the cell starts again", folder)
+    tuned = execute.finetune_run(spec, folder, Reuse.RESUME if continues else Reuse.OVERWRITE)
     record = tuned.record
     earlier = sum(e["seconds"] for e in record["history"] if e["epoch"] <= record["resumed_after"])
     return {**cell, **{m: round(record["metrics"][m], 4) for m in METRICS}, "best_epoch": record["best_epoch"],

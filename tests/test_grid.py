@@ -223,10 +223,16 @@ def test_the_status_tells_what_is_left_and_estimates_its_compute(grid, tmp_path,
     folder = runs / "lastfm" / "pretrain-transformer-e2-s7"  # a pre-training killed after its first epoch
     folder.mkdir(parents=True)
     (folder / "log.jsonl").write_text(json.dumps({"stage": "pretrain", "epoch": 1, "seconds": 360.0}) + "\n")
+    cell = runs / "lastfm" / "backbone=transformer-pretrain=0-loss=ce-protocol=full-seed=2"  # killed in epoch 3
+    cell.mkdir()
+    (cell / "finetune-state.pt").write_bytes(b"")
+    (cell / "log.jsonl").write_text("".join(json.dumps({"stage": "finetune", "epoch": e, "seconds": 2.0}) + "\n"
+                                            for e in (1, 2)))
     capsys.readouterr()
     run(grid, monkeypatch, path, "--runs", runs, "--status")
     printed = capsys.readouterr().out.splitlines()
     finetune = float(rows(tmp_path)[0]["finetune_seconds"])
     assert printed[0] == "1 cells recorded, 5 left"
     assert printed[1] == "  pre-training lastfm/pretrain-transformer-e2-s7: epoch 1 of 2, 360 s per epoch"
-    assert printed[2] == f"compute left: about {(360 + 5 * finetune) / 3600:.1f} h"
+    assert printed[2] == f"  cell lastfm/{cell.name}: fine-tuned 2 epochs, resumes there"
+    assert printed[3] == f"compute left: about {(360 + 5 * finetune) / 3600:.1f} h"
