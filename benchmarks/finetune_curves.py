@@ -108,7 +108,7 @@ def main() -> None:
                             args.checkpoints, args.work)
         fields = list(dict.fromkeys(k for row in rows for k in row))
         text = io.StringIO()
-        writer = csv.DictWriter(text, fields, restval="")
+        writer = csv.DictWriter(text, fields, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(args.csv, text.getvalue())

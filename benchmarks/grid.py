@@ -100,11 +100,21 @@ def read_grid(path: Path) -> dict[str, Any]:
     return grid
 
 
-def parse_cell(text: str) -> dict[str, str]:
-    pairs = dict(item.partition("=")[::2] for item in text.split(",") if item)
+def parse_cell(text: str, grid: dict[str, Any], whole: bool = False) -> dict[str, str]:
+    """``axis=value,...`` (``--only``, ``--cell``) as a dict, every value one of the grid's for its axis; with
+    ``whole``, every axis given (one cell)."""
+    pairs = {key.strip(): value.strip() for key, _, value in (item.partition("=") for item in text.split(",")
+                                                              if item.strip())}
     unknown = sorted(set(pairs) - set(AXES))
     if unknown:
         raise SystemExit(f"cell key {unknown[0]!r} is not an axis; axes: {', '.join(AXES)}")
+    for axis, value in pairs.items():
+        values = [str(v) for v in grid[AXES[axis]]]
+        if value not in values:
+            raise SystemExit(f"{axis}={value!r} is not in the grid; its {AXES[axis]}: {', '.join(values)}")
+    missing = [axis for axis in AXES if axis not in pairs]
+    if whole and missing:
+        raise SystemExit(f"--cell names one cell: give every axis ({', '.join(missing)} missing)")
     return pairs
 
 
@@ -349,8 +359,10 @@ def main() -> None:
         print(status(grid, read_rows(results), args.runs))
         return
     if args.cell:
-        cell = parse_cell(args.cell)
+        cell = parse_cell(args.cell, grid, whole=True)
         recorded = [r for r in read_rows(results) if all(r[k] == v for k, v in cell.items())]
+        if not recorded:
+            log.warning("%s holds no row of this cell yet: its figures are printed without a comparison", results)
         rerun = args.runs / "rerun"
         row = run_cell(grid, cell, args.data_dir, rerun, args.checkpoints,
                        pretrain_runs=rerun if args.rerun_pretraining else args.runs, resume=False)
@@ -358,7 +370,7 @@ def main() -> None:
             print(f"{metric:<8} now {row[metric]:.4f}   recorded {recorded[0][metric] if recorded else '-'}")
         return
     done = {tuple(r[k] for k in AXES) for r in read_rows(results)}
-    todo = [c for c in cells(grid, parse_cell(args.only)) if tuple(c.values()) not in done]
+    todo = [c for c in cells(grid, parse_cell(args.only, grid)) if tuple(c.values()) not in done]
     log.info("%d cells to run (%d recorded in %s)", len(todo), len(done), results)
     for cell in todo:
         name = ",".join(f"{k}={cell[k]}" for k in AXES)

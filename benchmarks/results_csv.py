@@ -41,7 +41,7 @@ def append_row(path: Path, row: dict[str, Any], fields: Sequence[str]) -> None:
     """Add ``row`` to ``path``: rewritten atomically, under a lock, so two benchmark processes may share it."""
     with locked(path.with_suffix(".lock"), wait=True):
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(fields))
+        writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n")  # LF: a copied command ends clean
         writer.writeheader()
         writer.writerows([*read_rows(path), {k: str(v) for k, v in row.items()}])
         atomic_write_text(path, buffer.getvalue())

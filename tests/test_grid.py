@@ -76,6 +76,7 @@ def test_a_grid_runs_its_missing_cells_once_and_a_cell_reruns_to_its_recorded_fi
                                      "pretrain=2,loss=ce,protocol=full,seed=1"
     run(grid, monkeypatch, path, "--data-dir", data_dir, "--runs", runs)
     assert len(rows(tmp_path)) == 4
+    assert b"\r" not in (tmp_path / "results.csv").read_bytes()  # a command cut from a line runs as it is
 
     for again in ([], ["--rerun-pretraining"]):  # from the grid's pre-training, then pre-trained again too
         capsys.readouterr()
@@ -134,6 +135,19 @@ def test_a_cell_with_an_untimed_log_starts_again(grid, tmp_path):
     (folder / "log.jsonl").write_text(json.dumps({"stage": "finetune", "epoch": 1, "seconds": 3.5}) + "\n")
     assert grid.resumable(folder)
     assert not grid.resumable(tmp_path)  # no state at all
+
+
+def test_a_cell_is_checked_against_the_grid(grid, tmp_path):
+    axes = grid.read_grid(write_grid(tmp_path))
+    whole = "dataset=lastfm,backbone=transformer,pretrain=2,loss=ce,protocol=full,seed=1"
+    assert grid.parse_cell(whole + "\r", axes, whole=True)["seed"] == "1"  # a line ending cut with the command
+    assert grid.parse_cell("seed=2", axes) == {"seed": "2"}
+    with pytest.raises(SystemExit, match=r"protocol='ful' is not in the grid; its protocols: full"):
+        grid.parse_cell(whole.replace("full", "ful"), axes, whole=True)
+    with pytest.raises(SystemExit, match=r"give every axis \(loss, protocol, seed missing\)"):
+        grid.parse_cell("dataset=lastfm,backbone=transformer,pretrain=2", axes, whole=True)
+    with pytest.raises(SystemExit, match="cell key 'model' is not an axis"):
+        grid.parse_cell("model=sasrec", axes)
 
 
 def test_the_table_gives_mean_spread_and_gain_per_pretraining(grid):
