@@ -139,16 +139,17 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
             import_released_checkpoint(checkpoints / FILES[cell["dataset"]][2], out)
         return str(out), 0.0
     source, epochs = PRETRAINED_FROM[cell["backbone"]], int(cell["pretrain"])
-    out = pretraining_folder(grid, cell, runs)
-    with locked(out.with_suffix(".lock"), wait=True):  # grids side by side share a pre-training: one runs it
-        if (out / "pretrained.pt").exists():
-            return str(out / "pretrained.pt"), 0.0
-        reuse = Reuse.RESUME if (out / "pretrain-state.pt").exists() else Reuse.OVERWRITE
+    folder = pretraining_folder(grid, cell, runs)
+    assert folder is not None, "an ssrec pre-training has a folder"
+    with locked(folder.with_suffix(".lock"), wait=True):  # grids side by side share a pre-training: one runs it
+        if (folder / "pretrained.pt").exists():
+            return str(folder / "pretrained.pt"), 0.0
+        reuse = Reuse.RESUME if (folder / "pretrain-state.pt").exists() else Reuse.OVERWRITE
         spec = RunSpec(data=DataSpec(str(data_dir / FILES[cell["dataset"]][0])), backbone=BackboneSpec(source),
                        pretrain=PretrainSpec(epochs=epochs), finetune=None, seed=int(grid["pretrain_seed"]),
                        device="auto")
-        execute.pretrain_run(spec, out, reuse)
-        return str(out / "pretrained.pt"), logged_pretrain_seconds(out / "log.jsonl")
+        execute.pretrain_run(spec, folder, reuse)
+        return str(folder / "pretrained.pt"), logged_pretrain_seconds(folder / "log.jsonl")
 
 
 def logged_pretrain_epochs(log: Path) -> dict[int, float]:
@@ -196,11 +197,11 @@ def status(grid: dict[str, Any], rows: list[dict[str, str]], runs: Path) -> str:
         lines.append(f"  pre-training {folder.parent.name}/{folder.name}: {state}")
     for cell in todo:
         folder = cell_folder(cell, runs)
-        epochs = [e for e in read_log(folder / "log.jsonl") if e.get("stage") == "finetune"] \
+        tuned = [e for e in read_log(folder / "log.jsonl") if e.get("stage") == "finetune"] \
             if (folder / "log.jsonl").exists() else []
-        if epochs:
+        if tuned:
             how = "running" if in_use(folder) else "resumes there" if resumable(folder) else "starts again"
-            lines.append(f"  cell {folder.parent.name}/{folder.name}: fine-tuned {len(epochs)} epochs, {how}")
+            lines.append(f"  cell {folder.parent.name}/{folder.name}: fine-tuned {len(tuned)} epochs, {how}")
         alike = [float(r["finetune_seconds"]) for r in rows
                  if (r["dataset"], r["loss"], r["protocol"]) == (cell["dataset"], cell["loss"], cell["protocol"])]
         if alike:

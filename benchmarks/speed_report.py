@@ -17,6 +17,7 @@ pre-training epoch) and the targets; they are not measured here.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import time
 from pathlib import Path
@@ -57,7 +58,7 @@ def count_flops(fn: Callable[[], object]) -> int:
 def flops_per_epoch(forward_backward: Callable[[torch.Tensor], None], batches: list[torch.Tensor],
                     steps: int) -> float:
     """FLOPs of ``forward_backward`` averaged over ``batches``, times the ``steps`` of an epoch."""
-    return sum(count_flops(lambda b=b: forward_backward(b)) for b in batches) / len(batches) * steps
+    return sum(count_flops(functools.partial(forward_backward, b)) for b in batches) / len(batches) * steps
 
 
 def pretrain_row(dataset, device: torch.device, precision: str) -> dict[str, float]:

@@ -42,14 +42,14 @@ def measure(args: argparse.Namespace) -> float:
     import profile_step
 
     create = ssrec.create_backbone
-    options = {"attention": "eager"}
+    options: dict[str, object] = {"attention": "eager"}
     if args.variant == "no-dropout":
         options.update(dropout=0.0, attention_dropout=0.0)
     if args.variant == "no-layernorm":
-        torch.nn.LayerNorm.forward = lambda self, x: x  # type: ignore[method-assign]
+        torch.nn.LayerNorm.forward = lambda self, x: x  # type: ignore[method-assign, assignment]
     if args.variant == "relu":
         F.gelu = torch.relu  # type: ignore[assignment]  # the Transformer's feed-forward looks it up when called
-    ssrec.create_backbone = lambda name, **kw: create(name, **{**kw, **options})  # type: ignore  # what profile_step calls
+    ssrec.create_backbone = lambda name, **kw: create(name, **{**kw, **options})  # what profile_step calls
     step, batches = profile_step.step_function(args)
     for rows in batches[:args.warmup]:
         step(rows)
