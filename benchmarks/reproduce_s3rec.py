@@ -78,14 +78,16 @@ def main() -> None:
             imported = steps.root / "authors-checkpoint.pt"
             if not imported.exists():
                 import_released_checkpoint(Path(args.checkpoints) / FILES[args.dataset][2], imported)
-            table.append(("authors' S3-Rec ckpt", protocol, steps.finetune("authors", "transformer", protocol, str(imported))))
+            table.append(("authors' S3-Rec ckpt", protocol,
+                          steps.finetune("authors", "transformer", protocol, str(imported))))
         if ("s3rec" in rows_wanted or "authors" in rows_wanted) and (args.dataset, protocol, "S3-Rec") in PUBLISHED:
             table.append(("paper S3-Rec", protocol, PUBLISHED[(args.dataset, protocol, "S3-Rec")]))
         if "ablation" in rows_wanted:
             for removed in OBJECTIVES:
                 kept = tuple(o for o in OBJECTIVES if o != removed)
                 table.append((f"ssrec -{removed.upper()} e{epochs}", protocol,
-                               steps.finetune(f"without-{removed}-e{epochs}", "transformer", protocol, pretrained(kept))))
+                               steps.finetune(f"without-{removed}-e{epochs}", "transformer", protocol,
+                                              pretrained(kept))))
     print(format_table(table))
 
 

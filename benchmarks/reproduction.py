@@ -13,8 +13,7 @@ from pathlib import Path
 
 from ssrec.runs import execute
 from ssrec.runs.folder import Reuse
-from ssrec.runs.spec import (BackboneSpec, DataSpec, FinetuneSpec, ObjectiveSpec, PretrainSpec, ProtocolSpec,
-                             RunSpec)
+from ssrec.runs.spec import BackboneSpec, DataSpec, FinetuneSpec, ObjectiveSpec, PretrainSpec, ProtocolSpec, RunSpec
 
 #: data set -> (interactions file, fixed negatives file or None, the authors' checkpoint), under the shared folders
 FILES = {"beauty": ("beauty/Beauty.txt", None, "s3rec-authors-Beauty-epochs-150.pt"),

@@ -20,27 +20,28 @@ import argparse
 import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import ssrec
 from ssrec.data.batching import trim_leading_padding
-from ssrec.training.composition import compose
+from ssrec.data.pretrain_data import pretrain_samples
 from ssrec.data.split import leave_one_out
 from ssrec.evaluation.ranking import encoder_scorer, rank_full
-from ssrec.training.finetuning import FinetuneConfig, build_loss, finetune
 from ssrec.nn.attention import attention, attention_mask
+from ssrec.training.composition import compose
+from ssrec.training.finetuning import FinetuneConfig, build_loss, finetune
 from ssrec.training.precision import autocast
-from ssrec.data.pretrain_data import pretrain_samples
 from ssrec.training.pretraining import PretrainConfig, pretrain
 
 #: what the issue quotes: (reference, its seconds on an H100; the target on an H100/H200)
 REFERENCE = {"pretrain": ("authors' release", 539.0, 2.0), "finetune": ("", None, 0.5),
              "finetune-ce": ("", None, 0.5), "evaluate": ("", None, 0.2)}
-#: per fp32 parameter and step at least: weight read and written, gradient written and read, two moments read and written
+#: per fp32 parameter and step at least: weight read and written, gradient written and read, two moments read
+#: and written
 ADAM_BYTES_PER_PARAMETER = 8 * 4
 
 
@@ -81,8 +82,8 @@ def pretrain_row(dataset, device: torch.device, precision: str) -> dict[str, flo
     model.train()
     flops = flops_per_epoch(forward_backward, batches, steps)
     params = sum(p.numel() for p in model.parameters())
-    return {"seconds": result.history[-1]["seconds"], "flops": flops, "bytes": params * ADAM_BYTES_PER_PARAMETER * steps,
-            "steps": steps}
+    return {"seconds": result.history[-1]["seconds"], "flops": flops,
+            "bytes": params * ADAM_BYTES_PER_PARAMETER * steps, "steps": steps}
 
 
 def finetune_row(split, device: torch.device, precision: str, loss: str = "bce") -> dict[str, float]:
@@ -124,6 +125,14 @@ def evaluate_row(split, device: torch.device) -> dict[str, float]:
     return {"seconds": seconds, "flops": count_flops(run), "bytes": users * width * 4 * 2, "steps": 1}
 
 
+def attention_step(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, name: str,
+                   backward: bool) -> None:
+    """One attention call of ``name`` (and its backward pass when ``backward``)."""
+    out = attention(q, k, v, mask, implementation=name)
+    if backward:
+        out.sum().backward()
+
+
 def attention_rows(lengths: list[int], device: torch.device, tokens: int) -> list[tuple]:
     rows = []
     for length in lengths:
@@ -136,11 +145,7 @@ def attention_rows(lengths: list[int], device: torch.device, tokens: int) -> lis
                 continue  # torch has no CPU backward for FlexAttention
             q, k, v = (torch.randn(batch, 2, length, 32, device=device, requires_grad=backward) for _ in range(3))
 
-            def step() -> None:
-                out = attention(q, k, v, mask, implementation=name)
-                if backward:
-                    out.sum().backward()
-
+            step = functools.partial(attention_step, q, k, v, mask, name, backward)
             try:
                 step()  # warm-up (and compilation)
                 if device.type == "cuda":
@@ -192,7 +197,8 @@ def main() -> None:
               f"{(f'{limit:.4f}' if limit else '-'):>9}{r['steps']:>7d}{target:>20g}  {reference}")
     lengths = [int(x) for x in args.attention_lengths.split(",") if x]
     if lengths:
-        print(f"\nattention, causal, half the rows half padding, heads 2 x 32; {args.attention_tokens} tokens per batch")
+        print("\nattention, causal, half the rows half padding, heads 2 x 32; "
+              f"{args.attention_tokens} tokens per batch")
         print(f"{'L':>6}{'B':>6}  {'impl':<6}{'pass':<9}{'ms':>10}{'peak GiB':>10}{'vs eager':>10}")
         timings = attention_rows(lengths, device, args.attention_tokens)
         eager = {(L, p): s for L, _, n, p, s, _ in timings if n == "eager"}

@@ -10,22 +10,22 @@ warm-up round, outside the timing.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import torch
 
 import ssrec
-from ssrec.data.batching import trim_leading_padding
-from ssrec.training.composition import compose
 from ssrec.data import make_synthetic
+from ssrec.data.batching import trim_leading_padding
+from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.data.sampling import UserItemIndex
 from ssrec.data.split import leave_one_out
 from ssrec.evaluation.ranking import encoder_scorer, rank_full
 from ssrec.losses import SampledBCELoss
 from ssrec.nn.attention import attention, attention_mask
+from ssrec.training.composition import compose
 from ssrec.training.precision import autocast
-from ssrec.data.pretrain_data import pretrain_samples
-from ssrec.data.sampling import UserItemIndex
 
 DEVICES = [pytest.param("cpu", id="cpu"),
            pytest.param("cuda", id="cuda",

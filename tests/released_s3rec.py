@@ -36,7 +36,8 @@ class SelfAttention(nn.Module):
     def __init__(self, hidden: int, heads: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.heads, self.size = heads, hidden // heads
-        self.query, self.key, self.value = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
+        self.query, self.key = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
         self.dense = nn.Linear(hidden, hidden)
         self.LayerNorm = LayerNorm(hidden)
         self.attn_dropout, self.out_dropout = nn.Dropout(dropout), nn.Dropout(dropout)

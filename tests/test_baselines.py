@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from ssrec.evaluation.baselines import popularity_scorer
 from ssrec.data.dataset import from_sequences
 from ssrec.data.split import leave_one_out
+from ssrec.evaluation.baselines import popularity_scorer
 from ssrec.evaluation.ranking import evaluate
 
 

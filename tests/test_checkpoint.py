@@ -7,8 +7,7 @@ import pytest
 import torch
 
 import ssrec
-from ssrec.io.checkpoint import (CheckpointError, atomic_write, load_checkpoint,
-                              rebuild_backbone, save_checkpoint)
+from ssrec.io.checkpoint import CheckpointError, atomic_write, load_checkpoint, rebuild_backbone, save_checkpoint
 
 
 @pytest.mark.parametrize("name", ["transformer", "sasrec"])

@@ -80,7 +80,8 @@ def test_bad_data_names_file_and_line(tmp_path, caplog):
 
 def test_evaluate_refuses_a_checkpoint_of_another_catalogue(tmp_path, data_file, caplog):
     out = tmp_path / "run"
-    assert main(["-q", "finetune", "--data", str(data_file), "--epochs", "1", "--max-len", "10", "--out", str(out)]) == 0
+    assert main(["-q", "finetune", "--data", str(data_file), "--epochs", "1", "--max-len", "10",
+                 "--out", str(out)]) == 0
     other = tmp_path / "Other.txt"
     other.write_text("1 1 2 3\n2 4 5 6\n")
     with caplog.at_level(logging.ERROR):
@@ -121,10 +122,11 @@ def test_pretrain_writes_checkpoints_that_finetune_loads(tmp_path, data_with_att
     data, attrs = data_with_attributes
     out = tmp_path / "pre"
     assert main(["-q", "pretrain", "--data", str(data), "--attributes", str(attrs), "--backbone", "transformer",
-                 "--objectives", "aap,mip,map,sp", "--weights", "0.2,1,1,0.5", "--epochs", "2", "--checkpoint-every", "1",
-                 "--max-len", "15", "--backbone-option", "hidden_size=16", "--seed", "1", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["log.jsonl", "pretrain-config.toml", "pretrain-state.pt", "pretrain.json", "pretrained-epoch-1.pt",
-                                                     "pretrained.pt"]
+                 "--objectives", "aap,mip,map,sp", "--weights", "0.2,1,1,0.5", "--epochs", "2",
+                 "--checkpoint-every", "1", "--max-len", "15", "--backbone-option", "hidden_size=16", "--seed", "1",
+                 "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["log.jsonl", "pretrain-config.toml", "pretrain-state.pt",
+                                                     "pretrain.json", "pretrained-epoch-1.pt", "pretrained.pt"]
     lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [(x["stage"], x["epoch"]) for x in lines] == [("pretrain", 1), ("pretrain", 2)]
     assert {"loss", "aap", "mip", "map", "sp", "seconds"} <= set(lines[0])
@@ -206,7 +208,8 @@ def test_attribute_fields_pick_recbole_item_fields(tmp_path, caplog):
                                       + "".join(f"u{u}\ti{(u + k) % 7}\t{k}\n" for u in range(6) for k in range(5)))
     (tmp_path / "d.item").write_text("item_id:token\ttitle:token_seq\tyear:token\tclass:token_seq\n"
                                      + "".join(f"i{i}\tThe Film {i}\t{1990 + i % 2}\tDrama Comedy\n" for i in range(7)))
-    common = ["-q", "finetune", "--data", str(tmp_path / "d.inter"), "--epochs", "1", "--max-len", "5", "--protocol", "full"]
+    common = ["-q", "finetune", "--data", str(tmp_path / "d.inter"), "--epochs", "1", "--max-len", "5",
+              "--protocol", "full"]
     with caplog.at_level(logging.INFO):
         assert main([*common, "--attribute-fields", "class,year", "--out", str(tmp_path / "a")]) == 0
     assert "4 attributes" in caplog.text, "class (Drama, Comedy) and year (1990, 1991); no title words"
@@ -224,7 +227,8 @@ def test_parquet_data_trains_from_the_command_line(tmp_path, caplog):
                           for u in range(6) for k in range(5)], columns=["user_id", "item_id", "timestamp"])
     frame.to_parquet(tmp_path / "d.parquet")
     pd.DataFrame({"item_id": range(7), "genre": [["a", "b"]] * 7}).to_parquet(tmp_path / "items.parquet")
-    common = ["finetune", "--data", str(tmp_path / "d.parquet"), "--epochs", "1", "--max-len", "5", "--protocol", "full"]
+    common = ["finetune", "--data", str(tmp_path / "d.parquet"), "--epochs", "1", "--max-len", "5",
+              "--protocol", "full"]
     with caplog.at_level(logging.INFO):
         assert main([*common, "--attributes", str(tmp_path / "items.parquet"), "--out", str(tmp_path / "a")]) == 0
     assert "d: 6 users, 7 items, 30 interactions, 2 attributes" in caplog.text

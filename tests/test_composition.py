@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.training.composition import compose
 from ssrec.contracts import CAUSAL, Objective
 from ssrec.data import from_sequences, make_synthetic
+from ssrec.training.composition import compose
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,8 @@ def test_causal_backbone_pretrains_unidirectionally(dataset, monkeypatch):
     modes = []
     for method in ("encode", "summarize"):
         original = getattr(sasrec, method)
-        monkeypatch.setattr(sasrec, method, lambda items, causal=None, _f=original: modes.append(causal) or _f(items, causal=causal))
+        monkeypatch.setattr(sasrec, method,
+                            lambda items, causal=None, _f=original: modes.append(causal) or _f(items, causal=causal))
     model(data.batch(torch.arange(16)), data, torch.Generator().manual_seed(0))
     assert modes == [None, None]  # the backbone's default mode: causal for SASRec
 

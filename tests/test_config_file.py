@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import tomllib
 
 import pytest
+import tomllib
 
-from ssrec.io.checkpoint import load_checkpoint
 from ssrec.cli import main
+from ssrec.io.checkpoint import load_checkpoint
 from ssrec.runs.config_file import read_config, write_config
-from ssrec.runs.spec import (BackboneSpec, DataSpec, FinetuneSpec, ObjectiveSpec, PretrainSpec, ProtocolSpec,
-                              RunSpec)
+from ssrec.runs.spec import BackboneSpec, DataSpec, FinetuneSpec, ObjectiveSpec, PretrainSpec, ProtocolSpec, RunSpec
 
 SMALL_RUN = ["run", "--pretrain-epochs", "1", "--epochs", "3", "--max-len", "10",
              "--backbone-option", "hidden_size=16", "--device", "cpu"]
@@ -51,9 +50,10 @@ def test_a_flat_option_file_of_earlier_versions_still_runs_and_the_command_line_
 
 def test_spec_files_are_checked_field_by_field(tmp_path, caplog):
     bad = tmp_path / "bad.toml"
-    for content, message in [('command = "run"\n[finetune]\nepochs = 0\n', "finetune.epochs must be an integer >= 1, got 0"),
-                             ('command = "run"\n[finetune]\nepoch = 3\n', "unknown key finetune.epoch"),
-                             ('command = "run"\n[protocol]\nname = "half"\n', "protocol.name must be one of full, sampled")]:
+    for content, message in [
+            ('command = "run"\n[finetune]\nepochs = 0\n', "finetune.epochs must be an integer >= 1, got 0"),
+            ('command = "run"\n[finetune]\nepoch = 3\n', "unknown key finetune.epoch"),
+            ('command = "run"\n[protocol]\nname = "half"\n', "protocol.name must be one of full, sampled")]:
         bad.write_text(content)
         caplog.clear()
         with caplog.at_level(logging.ERROR):
@@ -90,7 +90,8 @@ def test_a_missing_config_file_is_named(tmp_path, caplog):
 def test_written_specs_read_back_exactly(tmp_path):
     spec = RunSpec(data=DataSpec('a "quoted" päth\\with\tescapes', attribute_fields=("class", "year")),
                    backbone=BackboneSpec("transformer", {"hidden_size": 16, "attention": "sdpa"}),
-                   pretrain=PretrainSpec(objectives=(ObjectiveSpec("mip", 1.0, {"num_negatives": 8}), ObjectiveSpec("sp")),
+                   pretrain=PretrainSpec(objectives=(ObjectiveSpec("mip", 1.0, {"num_negatives": 8}),
+                                                     ObjectiveSpec("sp")),
                                          epochs=3, lr=1e-3, bucketing=False),
                    finetune=FinetuneSpec(loss="sampled-softmax", loss_options={"distribution": "popularity"}),
                    protocol=ProtocolSpec("sampled", valid_metric="NDCG@10"), seed=3)

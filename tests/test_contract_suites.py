@@ -1,4 +1,5 @@
-"""The built-in backbones, objectives and losses pass the contract suites that plugin authors subclass (ssrec.testing)."""
+"""The built-in backbones, objectives and losses pass the contract suites that plugin authors subclass
+(ssrec.testing)."""
 from __future__ import annotations
 
 import ssrec
@@ -8,7 +9,8 @@ for _name in ssrec.list_backbones():
     globals()[f"TestBackbone_{_name}"] = type(f"TestBackbone_{_name}", (BackboneContract,), {"backbone_name": _name})
 
 for _name in ssrec.list_objectives():
-    globals()[f"TestObjective_{_name}"] = type(f"TestObjective_{_name}", (ObjectiveContract,), {"objective_name": _name})
+    globals()[f"TestObjective_{_name}"] = type(f"TestObjective_{_name}", (ObjectiveContract,),
+                                               {"objective_name": _name})
 
 for _name in ssrec.list_losses():
     _cls = f"TestLoss_{_name.replace('-', '_')}"

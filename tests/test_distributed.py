@@ -15,10 +15,10 @@ import torch.multiprocessing as mp
 
 import ssrec
 from ssrec.data import make_synthetic
+from ssrec.data.sampling import UserItemIndex, sample_distinct_negatives
 from ssrec.data.split import leave_one_out
 from ssrec.distributed import shard_batches
 from ssrec.evaluation.ranking import encoder_scorer, evaluate, rank_full, rank_sampled
-from ssrec.data.sampling import UserItemIndex, sample_distinct_negatives
 
 pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
                                 reason="this torch has no gloo backend")

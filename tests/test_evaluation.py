@@ -69,7 +69,10 @@ def test_sampled_ranking_matches_numpy_argsort():
 
 def test_constant_scorer_gets_the_worst_rank():
     split, seqs = random_split(seed=3)
-    zeros = lambda inputs, users: torch.zeros(len(inputs), N + 2)
+
+    def zeros(inputs, users):
+        return torch.zeros(len(inputs), N + 2)
+
     negatives = torch.randint(1, N + 1, (len(seqs), 99))
     assert evaluate(zeros, split, "test", "sampled", negatives)["HR@20"] == 0.0
     assert evaluate(zeros, split, "test", "full")["HR@1"] == 0.0

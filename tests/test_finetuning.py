@@ -6,13 +6,13 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.evaluation.baselines import popularity_scorer
 from ssrec.data import make_synthetic
 from ssrec.data.split import leave_one_out
+from ssrec.evaluation.baselines import popularity_scorer
 from ssrec.evaluation.ranking import encoder_scorer, evaluate
-from ssrec.training.finetuning import FinetuneConfig, finetune
 from ssrec.hookspecs import hookimpl
 from ssrec.plugins import get_plugin_manager
+from ssrec.training.finetuning import FinetuneConfig, finetune
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def test_summary_only_backbone_learns_from_prefixes(split, num_users):
 
 
 def test_a_non_finite_loss_stops_fine_tuning_and_keeps_the_last_good_state(split, tmp_path, monkeypatch):
-    from ssrec.training import finetuning
     from ssrec.io.checkpoint import load_payload
+    from ssrec.training import finetuning
 
     calls = {"n": 0}
     real = finetuning.build_loss

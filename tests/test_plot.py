@@ -20,7 +20,8 @@ def _log(folder, stages=("pretrain", "finetune")):
     for epoch in range(1, 8):
         if "finetune" in stages:
             lines.append({"stage": "finetune", "epoch": epoch, "loss": 1 / epoch, "train_seconds": 0.1,
-                          "valid_HR@10": 0.1 * epoch, "valid_NDCG@10": 0.05 * epoch, "valid_MRR": 0.3 - abs(epoch - 4) * 0.01})
+                          "valid_HR@10": 0.1 * epoch, "valid_NDCG@10": 0.05 * epoch,
+                          "valid_MRR": 0.3 - abs(epoch - 4) * 0.01})
     folder.mkdir(exist_ok=True)
     (folder / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
 

@@ -6,13 +6,13 @@ import torch
 from torch import nn
 
 import ssrec
-from ssrec.evaluation.baselines import popularity_scorer
-from ssrec.training.composition import compose
 from ssrec.data import make_synthetic
-from ssrec.data.split import leave_one_out
-from ssrec.evaluation.ranking import evaluate
-from ssrec.training.finetuning import FinetuneConfig, finetune
 from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.data.split import leave_one_out
+from ssrec.evaluation.baselines import popularity_scorer
+from ssrec.evaluation.ranking import evaluate
+from ssrec.training.composition import compose
+from ssrec.training.finetuning import FinetuneConfig, finetune
 from ssrec.training.pretraining import PretrainConfig, pretrain
 
 

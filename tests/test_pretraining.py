@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from ssrec.contracts import MemoKey
 from torch import nn
 
 import ssrec
+from ssrec.contracts import MemoKey
+from ssrec.data import make_synthetic
+from ssrec.data.pretrain_data import pretrain_samples
 from ssrec.io.checkpoint import load_checkpoint, load_payload
 from ssrec.io.transfer import transfer_weights
 from ssrec.training.composition import compose
-from ssrec.data import make_synthetic
-from ssrec.data.pretrain_data import pretrain_samples
 from ssrec.training.pretraining import PretrainConfig, pretrain
 
 

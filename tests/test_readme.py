@@ -13,7 +13,8 @@ def test_python_api_example_runs(tmp_path, monkeypatch):
     replacements = {
         'ssrec.load_dataset("Beauty.txt")': "ssrec.make_synthetic(num_users=60, num_items=40, max_len=20, seed=0)",
         "PretrainConfig(epochs=20)": "PretrainConfig(epochs=1)",
-        'FinetuneConfig(loss="bce", protocol="full", seed=42)': 'FinetuneConfig(loss="bce", protocol="full", seed=42, epochs=2)',
+        'FinetuneConfig(loss="bce", protocol="full", seed=42)':
+            'FinetuneConfig(loss="bce", protocol="full", seed=42, epochs=2)',
     }
     for old, new in replacements.items():
         assert old in code, f"README example changed: {old!r} is gone; update this test"

@@ -103,7 +103,8 @@ def test_resume_and_overwrite_errors(tmp_path, caplog):
     assert "--resume: " + str(tmp_path / "missing") + " is not a run folder" in caplog.text
     assert _quick_finetune(tmp_path / "r") == 0
     assert _quick_finetune(tmp_path / "r") == 2
-    assert "already holds a finetune run (finetune-state.pt, metrics.json, model.pt); choose another --out, pass --overwrite" in caplog.text
+    assert "already holds a finetune run (finetune-state.pt, metrics.json, model.pt); choose another --out, " \
+        "pass --overwrite" in caplog.text
     assert _quick_finetune(tmp_path / "r", "--resume", "--overwrite") == 2
     assert "pass one of them" in caplog.text
 
@@ -121,7 +122,8 @@ def test_a_killed_run_is_not_overwritten_by_a_fresh_start(tmp_path, caplog):
         (tmp_path / "r" / name).unlink()
     state = state_path(tmp_path / "r", "finetune").read_bytes()
     assert _quick_finetune(tmp_path / "r") == 2
-    assert "already holds a finetune run (finetune-state.pt)" in caplog.text and "--resume to continue it" in caplog.text
+    assert "already holds a finetune run (finetune-state.pt)" in caplog.text
+    assert "--resume to continue it" in caplog.text
     assert state_path(tmp_path / "r", "finetune").read_bytes() == state, "nothing already saved is lost"
 
 

@@ -35,7 +35,8 @@ def test_another_architecture_takes_the_item_table_only_and_says_why(tmp_path):
     report = transfer_weights(target, payload)
     assert report.loaded == {ITEM_EMBEDDINGS: ["item_embeddings.weight"]}
     assert report.skipped["position_embeddings.weight"] == "GRU4Rec has no position_embeddings"
-    assert report.skipped["layers.0.attention.query.weight"] == "encoder tensor of a Transformer, the target is a GRU4Rec"
+    assert report.skipped["layers.0.attention.query.weight"] == \
+        "encoder tensor of a Transformer, the target is a GRU4Rec"
     assert torch.equal(target.item_embeddings.weight, source.item_embeddings.weight)
     assert all(torch.equal(target.state_dict()[k], before[k]) for k in report.kept)
     assert "loaded item_embeddings (1 tensor); skipped 35" in report.summary()

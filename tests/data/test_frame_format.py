@@ -90,7 +90,8 @@ def test_parquet_round_trip_and_load_dataset(tmp_path):
 @pytest.mark.parametrize("frame, problem", [
     (FRAME.rename(columns={"timestamp": "time"}),
      r"<in-memory data>: missing column 'timestamp'; columns present: user_id, item_id, time"),
-    (FRAME.assign(user_id=["u9", None, "u9", "u9", "u2", "u9", "u2", "u5"]), r"<in-memory data>: row 1: missing user_id"),
+    (FRAME.assign(user_id=["u9", None, "u9", "u9", "u2", "u9", "u2", "u5"]),
+     r"<in-memory data>: row 1: missing user_id"),
     (FRAME.assign(item_id=["m50", "m7", "m7", "", "m3", "m8", "m50", "m8"]), r"row 3: empty item_id"),
     (FRAME.assign(timestamp=[1, 2, 3, "soon", 5, 6, 7, 8]), r"row 3: timestamp 'soon' is not a finite number"),
     (FRAME.assign(timestamp=[1, 2, 3, 4, float("inf"), 6, 7, 8]), r"row 4: timestamp inf is not a finite number"),
@@ -132,7 +133,8 @@ def test_without_pandas_the_error_names_the_extra(monkeypatch):
 
 def test_ml100k_from_a_dataframe_equals_the_recbole_reader(shared_data):
     folder = shared_data / "ml-100k"
-    reference = read_recbole(folder / "ml-100k.inter", folder / "ml-100k.item", attribute_fields=["class", "release_year"])
+    reference = read_recbole(folder / "ml-100k.inter", folder / "ml-100k.item",
+                             attribute_fields=["class", "release_year"])
     inter = pd.read_csv(folder / "ml-100k.inter", sep="\t", dtype=str)
     inter.columns = [c.split(":")[0] for c in inter.columns]
     inter["timestamp"] = inter["timestamp"].astype(float)

@@ -6,11 +6,12 @@ names one; a DataFrame's row inside it). No other exception, and nothing from de
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -20,15 +21,17 @@ from hypothesis import strategies as st  # noqa: E402
 
 from ssrec.data import DataFormatError, load_dataset, make_synthetic, read_negatives  # noqa: E402
 from ssrec.data.id_space import SLACK, SPARSITY  # noqa: E402
-from ssrec.data.split import leave_one_out  # noqa: E402
 from ssrec.data.pretrain_data import pretrain_samples  # noqa: E402
+from ssrec.data.split import leave_one_out  # noqa: E402
 
 EXAMPLES = 200  # per property (8 properties): 1,600 generated inputs per run, the same ones every run
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 # ids a hostile file may hold: small valid ones, zero, negative, huge, overflowing, unicode digits, words
 ids = st.one_of(st.integers(1, 12).map(str), st.integers(1, 12).map(str), st.just("0"),
-                st.integers(-10**6, -1).map(str), st.integers(2000, 10**17).map(str), st.integers(10**17, 10**30).map(str),
+                st.integers(-10**6, -1).map(str), st.integers(2000, 10**17).map(str),
+                st.integers(10**17, 10**30).map(str),
                 st.sampled_from(["٣", "１２", "1.5", "1e3", "0x1f", "NaN", "∞", "é", "\u200b7"]),
                 st.text(min_size=1, max_size=4).filter(lambda t: not any(c.isspace() for c in t)))
 users = st.one_of(st.sampled_from(["1", "2", "3", "alice", "ü", "1"]), ids)
@@ -80,7 +83,7 @@ def test_binary_junk(content):
     with tempfile.TemporaryDirectory() as folder:
         for name in ("junk.txt", "junk.inter"):
             path = _write(Path(folder), name, content)
-            dataset = _read_or_clean_error(lambda: load_dataset(path), path)
+            dataset = _read_or_clean_error(functools.partial(load_dataset, path), path)
             if dataset is not None:
                 _usable(dataset)
 
@@ -95,7 +98,8 @@ def mutated_rows(draw, valid_rows, hostile_cell) -> list[list[str]]:
         r = draw(st.integers(0, len(rows) - 1))
         kind = draw(st.sampled_from(["cell", "cell", "cell", "key", "repeat", "empty", "cut", "extra"]))
         if kind == "cell" and rows[r]:
-            rows[r][draw(st.integers(min(1, len(rows[r]) - 1), len(rows[r]) - 1))] = draw(hostile_cell)  # mostly not the key
+            column = draw(st.integers(min(1, len(rows[r]) - 1), len(rows[r]) - 1))  # mostly not the key
+            rows[r][column] = draw(hostile_cell)
         elif kind == "key" and rows[r]:
             rows[r][0] = draw(hostile_cell)
         elif kind == "repeat":
@@ -141,7 +145,8 @@ def test_s3rec_large_item_ids(rows, where, large):
 
 attribute_values = st.one_of(st.lists(st.one_of(st.integers(-3, 40), st.integers(10**4, 10**20)), max_size=5),
                              st.lists(st.one_of(st.floats(allow_nan=True), st.text(max_size=3), st.none()), max_size=3),
-                             st.integers(), st.text(max_size=4), st.none(), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
+                             st.integers(), st.text(max_size=4), st.none(),
+                             st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
 hostile_attributes = st.one_of(attribute_values, st.integers(-3, 10**20))
 attribute_files = st.one_of(
     # mostly valid: items of the sequences with small attribute lists, a few entries hostile
@@ -174,7 +179,8 @@ recbole_cells = st.one_of(ids, st.floats(allow_nan=True, allow_infinity=True).ma
 recbole_valid = st.lists(st.tuples(st.sampled_from(["u1", "u2", "ü3"]), st.sampled_from(["i1", "i2", "i3", "i4"]),
                                    st.integers(0, 10**9).map(str)).map(list), max_size=14)
 item_valid = st.lists(st.tuples(st.sampled_from(["i1", "i2", "i3", "i9"]),
-                                st.lists(st.sampled_from(["a", "b", "c"]), max_size=3).map(" ".join)).map(list), max_size=5)
+                                st.lists(st.sampled_from(["a", "b", "c"]), max_size=3).map(" ".join)).map(list),
+                      max_size=5)
 
 
 @SETTINGS

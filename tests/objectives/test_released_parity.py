@@ -8,15 +8,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssrec.contracts import MemoKey
-from ssrec.training.composition import masked_view_key
-
 import ssrec
-from ssrec.training.composition import StepContext, compose
+from ssrec.contracts import MemoKey
 from ssrec.data import load_dataset, make_synthetic
 from ssrec.data.pretrain_data import pretrain_samples
-from ssrec.io.released_checkpoint import convert_released_state, load_released_heads
 from ssrec.io.checkpoint import read_torch_file
+from ssrec.io.released_checkpoint import convert_released_state, load_released_heads
+from ssrec.training.composition import StepContext, compose, masked_view_key
 from tests.released_s3rec import ReleasedS3Rec, released_name
 
 MAX_LEN = 50
@@ -75,7 +73,8 @@ def test_random_weights(monkeypatch):
 def test_authors_lastfm_checkpoint(shared_dir, monkeypatch):
     dataset = load_dataset(shared_dir / "data" / "lastfm" / "LastFM.txt")
     data = pretrain_samples(dataset, MAX_LEN)
-    encoder, heads = convert_released_state(read_torch_file(shared_dir / "checkpoints" / "s3rec-authors-LastFM-epochs-150.pt"), "LastFM")
+    released = read_torch_file(shared_dir / "checkpoints" / "s3rec-authors-LastFM-epochs-150.pt")
+    encoder, heads = convert_released_state(released, "LastFM")
     model = compose(encoder, ["aap", "mip", "map", "sp"], dataset).eval()
     assert len(load_released_heads(model, heads)) == 9
     compare(model, dataset, data, torch.arange(0, data.num_samples, 211), monkeypatch)

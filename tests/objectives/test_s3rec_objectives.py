@@ -6,13 +6,11 @@ import math
 import pytest
 import torch
 
-from ssrec.contracts import MemoKey
-from ssrec.training.composition import masked_view_key
-
 import ssrec
-from ssrec.training.composition import StepContext, compose
+from ssrec.contracts import MemoKey
 from ssrec.data import make_synthetic
 from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.training.composition import StepContext, compose, masked_view_key
 
 
 def sigmoid(x: float) -> float:

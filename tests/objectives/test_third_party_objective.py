@@ -9,9 +9,9 @@ import torch
 
 import ssrec
 from ssrec import hookspecs, plugins
-from ssrec.training.composition import compose
 from ssrec.data import make_synthetic
 from ssrec.data.pretrain_data import pretrain_samples
+from ssrec.training.composition import compose
 from ssrec.training.pretraining import PretrainConfig, pretrain
 
 
@@ -24,7 +24,8 @@ def example_plugin(monkeypatch):
     exec(compile(code, "<hookspec example>", "exec"), namespace)
     monkeypatch.setenv(plugins.DISABLE_AUTOLOAD_ENV, "1")
     plugins.reset_plugin_manager()
-    plugin = type("ExamplePlugin", (), {"ssrec_register_objectives": staticmethod(namespace["ssrec_register_objectives"])})
+    register = staticmethod(namespace["ssrec_register_objectives"])
+    plugin = type("ExamplePlugin", (), {"ssrec_register_objectives": register})
     plugins.get_plugin_manager().register(plugin, name="example")
     yield
     plugins.reset_plugin_manager()
