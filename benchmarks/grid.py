@@ -152,11 +152,16 @@ def pretrained(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs:
         return str(folder / "pretrained.pt"), logged_pretrain_seconds(folder / "log.jsonl")
 
 
+def logged_epochs(log: Path, stage: str) -> list[dict[str, Any]]:
+    """The ``stage`` entries of a run folder's log.jsonl (a running run's torn last line is dropped); none when
+    there is no log yet."""
+    return [e for e in read_log(log) if e.get("stage") == stage] if log.exists() else []
+
+
 def logged_pretrain_epochs(log: Path) -> dict[int, float]:
     """Seconds per pre-training epoch in a run folder's log, from every process that ran some of them (an epoch
     logged twice, once before a kill, counts once); empty when there is no log yet."""
-    entries = read_log(log) if log.exists() else []  # a running pre-training's torn last line is dropped
-    return {int(e["epoch"]): float(e["seconds"]) for e in entries if e.get("stage") == "pretrain"}
+    return {int(e["epoch"]): float(e["seconds"]) for e in logged_epochs(log, "pretrain")}
 
 
 def logged_pretrain_seconds(log: Path) -> float:
@@ -197,8 +202,7 @@ def status(grid: dict[str, Any], rows: list[dict[str, str]], runs: Path) -> str:
         lines.append(f"  pre-training {folder.parent.name}/{folder.name}: {state}")
     for cell in todo:
         folder = cell_folder(cell, runs)
-        tuned = [e for e in read_log(folder / "log.jsonl") if e.get("stage") == "finetune"] \
-            if (folder / "log.jsonl").exists() else []
+        tuned = logged_epochs(folder / "log.jsonl", "finetune")
         if tuned:
             how = "running" if in_use(folder) else "resumes there" if resumable(folder) else "starts again"
             lines.append(f"  cell {folder.parent.name}/{folder.name}: fine-tuned {len(tuned)} epochs, {how}")
@@ -228,9 +232,7 @@ def resumable(folder: Path) -> bool:
     logged timed (a log written before fine-tuning logged epoch seconds cannot give the cell's compute)."""
     if not state_path(folder, "finetune").is_file():
         return False
-    epochs = [e for e in read_log(folder / "log.jsonl") if e.get("stage") == "finetune"] \
-        if (folder / "log.jsonl").exists() else []
-    return all("seconds" in e for e in epochs)
+    return all("seconds" in e for e in logged_epochs(folder / "log.jsonl", "finetune"))
 
 
 def run_cell(grid: dict[str, Any], cell: dict[str, str], data_dir: Path, runs: Path,
