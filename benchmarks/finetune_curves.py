@@ -15,15 +15,12 @@ there, so the grid resumes::
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import logging
 import sys
 from pathlib import Path
 
 import torch
 
-from ssrec.atomic import atomic_write_text
 from ssrec.data.split import leave_one_out
 from ssrec.evaluation.ranking import encoder_scorer, evaluate
 from ssrec.io.checkpoint import load_checkpoint
@@ -35,6 +32,7 @@ from ssrec.training.finetuning import FinetuneConfig, finetune
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduction import FILES  # noqa: E402
+from results_csv import read_rows, write_rows  # noqa: E402
 
 log = logging.getLogger("finetune_curves")
 KEY = ("dataset", "model", "batches", "loss", "seed")
@@ -98,7 +96,7 @@ def main() -> None:
     args.csv = args.csv or Path(f"benchmarks/results/curves-{args.dataset}-{args.model}-{args.batches}-{args.loss}.csv")
     for seed in (int(s) for s in args.seeds.split(",")):
         key = (args.dataset, args.model, args.batches, args.loss, str(seed))
-        kept = list(csv.DictReader(args.csv.open())) if args.csv.exists() else []
+        kept: list[dict[str, object]] = [dict(row) for row in read_rows(args.csv)]
         if sum(tuple(row[k] for k in KEY) == key for row in kept) >= args.epochs:
             log.info("%s: already in %s", key, args.csv)
             continue
@@ -106,12 +104,7 @@ def main() -> None:
         torch.manual_seed(seed)
         rows = kept + curve(args.dataset, args.model, args.batches, args.loss, seed, args.epochs, args.data_dir,
                             args.checkpoints, args.work)
-        fields = list(dict.fromkeys(k for row in rows for k in row))
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fields, restval="", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write_text(args.csv, text.getvalue())
+        write_rows(args.csv, rows, list(dict.fromkeys(k for row in rows for k in row)))
         log.info("wrote %s (%d rows)", args.csv, len(rows))
 
 

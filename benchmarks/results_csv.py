@@ -37,11 +37,17 @@ def locked(lock_file: Path, *, wait: bool) -> Iterator[bool]:
         yield True
 
 
+def write_rows(path: Path, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> None:
+    """Replace ``path`` atomically with ``rows`` under the header ``fields`` (a missing field left empty), with
+    LF line endings: a command copied from a row ends clean."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows([{k: str(v) for k, v in row.items()} for row in rows])
+    atomic_write_text(path, buffer.getvalue())
+
+
 def append_row(path: Path, row: dict[str, Any], fields: Sequence[str]) -> None:
     """Add ``row`` to ``path``: rewritten atomically, under a lock, so two benchmark processes may share it."""
     with locked(path.with_suffix(".lock"), wait=True):
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n")  # LF: a copied command ends clean
-        writer.writeheader()
-        writer.writerows([*read_rows(path), {k: str(v) for k, v in row.items()}])
-        atomic_write_text(path, buffer.getvalue())
+        write_rows(path, [*read_rows(path), row], fields)
