@@ -268,10 +268,12 @@ def cell_command(grid_file: Path, cell: dict[str, str]) -> str:
 
 
 def mean_std(values: list[float]) -> str:
+    """``mean ± sample std (seeds)``; one seed has no spread, so it shows as ``value (1)``, never ``± 0``."""
     if not values:
         return "-"
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} ± {spread:.4f} ({len(values)})"
+    if len(values) == 1:
+        return f"{values[0]:.4f} (1)"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} ({len(values)})"
 
 
 def pretraining_label(value: str) -> str:
